@@ -1,0 +1,16 @@
+#!/usr/bin/env python
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    # Local commands default to development; deployments set DJANGO_ENV=production.
+    os.environ.setdefault("DJANGO_ENV", "development")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from .models import AuditEvent, CareTeam, Patient
+
+
+@admin.register(CareTeam)
+class CareTeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "advice_line_phone", "advice_line_email", "member_count"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+    @admin.display(description="nurses")
+    def member_count(self, obj: CareTeam) -> int:
+        return obj.members.count()
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = [
+        "family_name",
+        "given_name",
+        "nhs_number",
+        "care_team",
+        "child_pugh_class",
+        "performance_status",
+        "timezone",
+    ]
+    list_filter = ["care_team", "child_pugh_class", "performance_status", "dose_reminders"]
+    search_fields = ["family_name", "given_name", "nhs_number", "user__username"]
+    autocomplete_fields = ["user", "care_team"]
+    list_select_related = ["care_team"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Append-only: visible and searchable, never editable or deletable here."""
+
+    list_display = ["at", "actor", "actor_role", "action", "what", "patient", "ip_address"]
+    list_filter = ["action", "actor_role"]
+    search_fields = ["what", "actor__username", "patient__nhs_number", "patient__family_name"]
+    date_hierarchy = "at"
+    list_select_related = ["actor", "patient"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

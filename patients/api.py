@@ -1,0 +1,81 @@
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .models import CareTeam
+from .permissions import IsStaffMember
+from .roles import is_admin, team_ids_for
+from .selectors import patients_visible_to
+from .serializers import (
+    PatientCreateSerializer,
+    PatientSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+from .services import patient_create
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None or not user.is_active:
+            raise ValidationError({"non_field_errors": ["Unable to sign in with those details."]})
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class PatientViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = PatientSerializer
+
+    def get_queryset(self):
+        return patients_visible_to(self.request.user).order_by("id")
+
+    def get_permissions(self):
+        if self.action in ("create", "list"):
+            return [permissions.IsAuthenticated(), IsStaffMember()]
+        return [permissions.IsAuthenticated()]
+
+    @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = PatientCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        team = data.pop("care_team", None)
+        user = request.user
+        if is_admin(user):
+            if team is None:
+                team = CareTeam.objects.order_by("id").first()
+                if team is None:
+                    raise ValidationError({"care_team": ["Create a care team first."]})
+        else:
+            my_teams = team_ids_for(user)
+            if team is None:
+                if len(my_teams) != 1:
+                    raise ValidationError(
+                        {"care_team": ["Choose which of your care teams this patient joins."]}
+                    )
+                team = CareTeam.objects.get(pk=my_teams[0])
+            elif team.pk not in my_teams:
+                raise ValidationError({"care_team": ["You can only enrol patients in your teams."]})
+        patient = patient_create(care_team=team, **data)
+        return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)

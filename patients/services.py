@@ -1,0 +1,73 @@
+"""Writes about people."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import CareTeam, Patient, Role
+from .validators import normalise_nhs_number
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    username: str,
+    password: str,
+    given_name: str,
+    family_name: str,
+    nhs_number: str,
+    date_of_birth: date,
+    weight_kg: Decimal,
+    child_pugh_class: str,
+    performance_status: int,
+    care_team: CareTeam,
+    timezone: str = "Europe/London",
+    advice_line_phone: str = "",
+    email: str = "",
+    **extra,
+) -> Patient:
+    """Create the sign-in and the patient record together; any invalid field aborts both."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": ["This username is already taken."]})
+    user = User(username=username, email=email, first_name=given_name, last_name=family_name)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=Role.PATIENT))
+    patient = Patient(
+        user=user,
+        given_name=given_name,
+        family_name=family_name,
+        nhs_number=normalise_nhs_number(nhs_number),
+        date_of_birth=date_of_birth,
+        weight_kg=weight_kg,
+        child_pugh_class=child_pugh_class,
+        performance_status=performance_status,
+        care_team=care_team,
+        timezone=timezone,
+        advice_line_phone=advice_line_phone,
+        **extra,
+    )
+    patient.full_clean(exclude=["user"])
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def staff_user_create(
+    *, username: str, password: str, role: Role, teams: list[CareTeam] = (), **fields
+) -> User:
+    user = User(username=username, is_staff=role == Role.ADMIN, **fields)
+    user.set_password(password)
+    user.save()
+    user.groups.add(Group.objects.get(name=role))
+    if teams:
+        user.care_teams.add(*teams)
+    return user

@@ -1,0 +1,130 @@
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import AdminFactory, CareTeamFactory, NurseFactory, PatientFactory
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles_and_lockouts(settings):
+    """Each test starts with empty rate-limit counters and no sign-in lock-outs."""
+    from django.core.cache import cache
+
+    settings.AXES_ENABLED = False
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def team(db):
+    return CareTeamFactory()
+
+
+@pytest.fixture
+def other_team(db):
+    return CareTeamFactory()
+
+
+@pytest.fixture
+def nurse(team):
+    return NurseFactory(teams=[team])
+
+
+@pytest.fixture
+def other_nurse(other_team):
+    return NurseFactory(teams=[other_team])
+
+
+@pytest.fixture
+def admin_user(db):
+    return AdminFactory()
+
+
+@pytest.fixture
+def patient(team):
+    return PatientFactory(care_team=team)
+
+
+@pytest.fixture
+def other_patient(other_team):
+    return PatientFactory(care_team=other_team)
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def api():
+    return api_client_for
+
+
+# --- Real services ---------------------------------------------------------------------------
+# `postgres` tests need the suite's database to be PostgreSQL (the second pass of .ci/run).
+# `redis` tests need a reachable Redis (REDIS_URL, or the local default). Without them a test
+# skips with the reason locally; under CI=true a missing Redis is a failure, and postgres tests
+# are left to the PostgreSQL pass (deselected, not skipped, in the SQLite pass).
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+def redis_available() -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(redis_url(), socket_connect_timeout=1).ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def database_is_postgres() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    broker = settings.CELERY_BROKER_URL
+    return [
+        f"tracker database: {db['ENGINE'].rsplit('.', 1)[-1]} "
+        f"({db.get('HOST') or 'file'}), broker: {broker.split('@')[-1]}, "
+        f"redis tests use: {redis_url()}, CI={IN_CI}"
+    ]
+
+
+def pytest_collection_modifyitems(config, items):
+    on_postgres = database_is_postgres()
+    have_redis = None
+    keep, deselected = [], []
+    for item in items:
+        if item.get_closest_marker("postgres") and not on_postgres:
+            if IN_CI:
+                deselected.append(item)
+                continue
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+            )
+        if item.get_closest_marker("redis"):
+            if have_redis is None:
+                have_redis = redis_available()
+            if not have_redis:
+                if IN_CI:
+                    raise pytest.UsageError(f"CI=true but no Redis answers at {redis_url()}")
+                else:
+                    item.add_marker(pytest.mark.skip(reason=f"no Redis at {redis_url()}"))
+        keep.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
