@@ -1,0 +1,4 @@
+"""Patient pages (mounted at /me/)."""
+
+app_name = "medications"
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Nurse dashboard pages (mounted at /nurse/)."""
+
+app_name = "notifications"
+urlpatterns: list = []
