@@ -25,7 +25,7 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo
-	@echo "  Open http://127.0.0.1:$${PORT:-8000}/ and sign in with a login above."
+	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ and sign in with a login above."
 	@echo "  Database: $${DATABASE_URL:-SQLite file var/tracker.sqlite3}; broker: $${REDIS_URL:-filesystem queue under var/broker}"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
