@@ -19,6 +19,32 @@ def _fresh_throttles_and_lockouts(settings):
     cache.clear()
 
 
+def _restore_roles() -> None:
+    """Transactional tests flush the database, taking the role groups (created by a data
+    migration) with them; put them back exactly as the migration makes them."""
+    import importlib
+
+    from django.apps import apps as django_apps
+    from django.contrib.auth.models import Group
+
+    if Group.objects.filter(name__in=["patient", "nurse", "admin"]).count() < 3:
+        roles = importlib.import_module("notifications.migrations.0002_roles")
+        roles.create_roles(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _roles_after_flush(request):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in request.fixturenames
+        or "live_server" in request.fixturenames
+        or (marker is not None and marker.kwargs.get("transaction"))
+    )
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _restore_roles()
+
+
 @pytest.fixture
 def team(db):
     return CareTeamFactory()
