@@ -137,7 +137,6 @@ class DoseSummary:
             "skipped": self.skipped,
             "held": self.held,
             "due": self.due,
-            "upcoming": self.upcoming,
             "days_with_doses": self.days_with_doses,
             "days_fully_taken": self.days_fully_taken,
             "drug_holidays": [holiday.as_dict() for holiday in self.drug_holidays],

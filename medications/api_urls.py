@@ -1,7 +1,29 @@
 """API routes of this app, mounted under /api/v1/ by tracker/urls.py."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=True)
+from .api import (
+    DoseViewSet,
+    DrugViewSet,
+    InfusionAppointmentViewSet,
+    InfusionCourseViewSet,
+    PatientAdherenceView,
+    PrescriptionViewSet,
+)
 
-urlpatterns = [*router.urls]
+router = SimpleRouter(trailing_slash=True)
+router.register("drugs", DrugViewSet, basename="drug")
+router.register("prescriptions", PrescriptionViewSet, basename="prescription")
+router.register("infusion-courses", InfusionCourseViewSet, basename="infusion-course")
+router.register("infusions", InfusionAppointmentViewSet, basename="infusion")
+router.register("doses", DoseViewSet, basename="dose")
+
+urlpatterns = [
+    path(
+        "patients/<int:patient_id>/adherence/",
+        PatientAdherenceView.as_view(),
+        name="patient-adherence",
+    ),
+    *router.urls,
+]

@@ -180,11 +180,20 @@ def proposed_dose_mg(*, drug: Drug, patient: Patient) -> Decimal | None:
     return checks.proposed_dose_mg(_drug_facts(drug), patient.weight_kg)
 
 
+class PrescribingChecksNotMet(ValidationError):
+    """Refused by the prescribing checks; `unmet` lists each check as {code, message,
+    overridable} for the API's 400."""
+
+    def __init__(self, errors: dict[str, list[str]], unmet: list[dict]):
+        super().__init__(errors)
+        self.unmet = unmet
+
+
 def _check_or_raise(unmet: list[checks.UnmetCheck], override_reason: str) -> list[dict]:
     """Hard stops always refuse; warnings refuse unless a reason to override is given."""
     hard = [c for c in unmet if not c.overridable]
     if hard or (unmet and not override_reason.strip()):
-        errors = {"prescribing_checks": [c.as_dict() for c in unmet]}
+        errors: dict[str, list[str]] = {}
         if hard:
             errors["non_field_errors"] = [c.message for c in hard]
         else:
@@ -193,7 +202,7 @@ def _check_or_raise(unmet: list[checks.UnmetCheck], override_reason: str) -> lis
                 + " ".join(c.message for c in unmet)
                 + " To prescribe anyway, give override_reason."
             ]
-        raise ValidationError(errors)
+        raise PrescribingChecksNotMet(errors, [c.as_dict() for c in unmet])
     return [c.as_dict() for c in unmet]
 
 

@@ -30,6 +30,9 @@ def _restore_roles() -> None:
     if Group.objects.filter(name__in=["patient", "nurse", "admin"]).count() < 3:
         roles = importlib.import_module("notifications.migrations.0002_roles")
         roles.create_roles(django_apps, None)
+    # The drug catalogue is seeded by a data migration too (it only adds missing drugs).
+    catalogue = importlib.import_module("medications.migrations.0002_drug_catalogue")
+    catalogue.seed_catalogue(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

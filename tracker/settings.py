@@ -241,6 +241,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DoseStateEnum": "medications.serializers.DOSE_STATES"},
 }
 # Largest request body accepted (bytes); bigger answers 400/413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024))
@@ -296,6 +297,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # once; beat runs them on this schedule. Later apps add their jobs here.
 PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "heartbeat": ("tracker.tasks.heartbeat", 60.0),
+    # Expected doses 14 days ahead, infusion appointments, hold statuses (medications).
+    "generate-expected-doses": ("medications.tasks.generate_expected_doses", 3600.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC_JOBS.items()
