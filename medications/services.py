@@ -878,6 +878,18 @@ class DoseLogResult:
 def _validate_log(
     *, dose: ExpectedDose, action: str, at: datetime, reason: str, note: str, now: datetime
 ) -> None:
+    if dose.due_at - EARLY_LOGGING > now:
+        # A dose may be logged a little early, never a day ahead (that would be doubling up).
+        opens = _local(dose.due_at - EARLY_LOGGING, dose.patient)
+        due = _local(dose.due_at, dose.patient)
+        raise ValidationError(
+            {
+                "non_field_errors": [
+                    f"This dose is not due until {due:%d %b %H:%M}; it can be logged from "
+                    f"{opens:%d %b %H:%M}."
+                ]
+            }
+        )
     errors: dict[str, list[str]] = {}
     if action not in DoseAction.values:
         errors["action"] = ['Say "taken" or "skipped".']
@@ -905,17 +917,6 @@ def _validate_log(
         errors["note"] = ["Keep the note under 1000 characters."]
     if errors:
         raise ValidationError(errors)
-    if dose.due_at - EARLY_LOGGING > now:
-        opens = _local(dose.due_at - EARLY_LOGGING, dose.patient)
-        due = _local(dose.due_at, dose.patient)
-        raise ValidationError(
-            {
-                "non_field_errors": [
-                    f"This dose is not due until {due:%d %b %H:%M}; it can be logged from "
-                    f"{opens:%d %b %H:%M}."
-                ]
-            }
-        )
     if dose.state == DoseState.HELD:
         raise ValidationError(
             {
