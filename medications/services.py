@@ -310,6 +310,9 @@ def expected_doses_sync(
     is never overwritten.
     """
     now = _now(now)
+    if prescription.generated_until is not None:
+        # A change that starts beyond what was generated must not leave a gap before it.
+        since = min(since, prescription.generated_until)
     until = max(prescription.generated_until or now, now + HORIZON)
     plan = plan_for(prescription)
     planned = {p.due_at: p for p in schedule.expand(plan, since=since, until=until)}

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import User
 
+from medications.demo import seed_patient_treatment
 from patients.models import CareTeam, Patient, Role
 from patients.services import patient_create, staff_user_create
 
@@ -29,7 +30,7 @@ class SeedResult:
 
 # Later issues add demo treatments and history through these hooks: each is called with the
 # patient and the drug code, and must itself be idempotent.
-PATIENT_HOOKS: list = []
+PATIENT_HOOKS: list = [seed_patient_treatment]
 
 
 def seed_demo() -> SeedResult:
