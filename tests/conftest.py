@@ -33,6 +33,9 @@ def _restore_roles() -> None:
     # The drug catalogue is seeded by a data migration too (it only adds missing drugs).
     catalogue = importlib.import_module("medications.migrations.0002_drug_catalogue")
     catalogue.seed_catalogue(django_apps, None)
+    # So is triage rule set version 1 (it only fills an empty table).
+    triage_rules = importlib.import_module("medications.migrations.0003_triage_rules_v1")
+    triage_rules.seed_rules(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
