@@ -36,9 +36,28 @@ class PatientAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Append-only: visible and searchable, never editable or deletable here."""
 
-    list_display = ["at", "actor", "actor_role", "action", "what", "patient", "ip_address"]
-    list_filter = ["action", "actor_role"]
-    search_fields = ["what", "actor__username", "patient__nhs_number", "patient__family_name"]
+    list_display = [
+        "at",
+        "actor_username",
+        "actor_role",
+        "action",
+        "what",
+        "patient_ref",
+        "patient",
+        "method",
+        "status_code",
+        "ip_address",
+    ]
+    list_filter = ["action", "actor_role", "method"]
+    search_fields = [
+        "what",
+        "path",
+        "actor_username",
+        "=patient_ref",
+        "=ip_address",
+        "patient__nhs_number",
+        "patient__family_name",
+    ]
     date_hierarchy = "at"
     list_select_related = ["actor", "patient"]
 

@@ -140,8 +140,25 @@ class Patient(models.Model):
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk edits and deletes of the audit trail are refused (patients/audit.py writes it)."""
+
+    def update(self, **kwargs):
+        raise PermissionError("Audit events are append-only: they cannot be changed.")
+
+    def delete(self):
+        raise PermissionError("Audit events are append-only: they cannot be deleted.")
+
+    update.queryset_only = True
+    delete.queryset_only = True
+
+
 class AuditEvent(models.Model):
-    """Append-only record of access to patient records (who, which patient, what, when, where)."""
+    """Append-only record of access to patient records (who, which patient, what, when, where).
+
+    Written by patients.audit (middleware + `touch`); never changed or deleted once written.
+    `actor_username` and `patient_ref` keep who and which patient even if the user or patient
+    row is later removed (the foreign keys then become null)."""
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -156,6 +173,17 @@ class AuditEvent(models.Model):
     path = models.CharField(max_length=500, blank=True)
     method = models.CharField(max_length=8, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    actor_username = models.CharField(max_length=150, blank=True)
+    patient_ref = models.PositiveBigIntegerField(
+        "patient id",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Kept if the patient is removed.",
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-at"]
@@ -163,3 +191,11 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.what}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only: they cannot be deleted.")

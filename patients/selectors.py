@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.http import Http404
 
+from . import audit
 from .models import CareTeam, Patient, Role
 from .roles import role_of, team_ids_for
 
@@ -20,12 +21,20 @@ def patients_visible_to(user) -> QuerySet[Patient]:
     return qs.none()
 
 
-def patient_for(user, patient_id) -> Patient:
-    """The patient if visible, else 404 (never 403: a 403 would confirm the record exists)."""
+def patient_for(user, patient_id, request=None, what: str = "") -> Patient:
+    """The patient if visible, else 404 (never 403: a 403 would confirm the record exists).
+
+    The read is recorded in the audit trail of the current request (patients/audit.py);
+    `what` may say what was read, in non-identifying words ("adherence", "dose 12")."""
     try:
-        return patients_visible_to(user).get(pk=int(patient_id))
+        pk = int(patient_id)
+        if not 0 < pk < 2**63:  # beyond a database integer: cannot exist
+            raise ValueError(pk)
+        patient = patients_visible_to(user).get(pk=pk)
     except (Patient.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404("No such patient.") from exc
+    audit.touch(request, patient, what)
+    return patient
 
 
 def care_teams_visible_to(user) -> QuerySet[CareTeam]:
