@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -352,6 +352,88 @@ def expected_doses_sync(
     return {"created": created, "changed": changed, "deleted": deleted}
 
 
+# What the generator reads: enough to expand a schedule, nothing more (10,000s of rows).
+_GENERATION_FIELDS = (
+    "id",
+    "patient_id",
+    "drug_id",
+    "dose_mg",
+    "times",
+    "start_date",
+    "end_date",
+    "cycle_days_on",
+    "cycle_days_off",
+    "recorded_at",
+    "stopped_at",
+    "generated_until",
+    "patient__timezone",
+    "drug__late_window_rule",
+    "drug__late_window_hours",
+)
+
+
+def _insert_doses(rows: list[tuple[int, int, schedule.PlannedDose, datetime]]) -> None:
+    """Insert planned doses, skipping any that already exist (same prescription and due
+    time): INSERT ... ON CONFLICT DO NOTHING, which PostgreSQL and SQLite both support.
+
+    Multi-row INSERT statements rather than bulk_create: at 10,000 patients the ORM's
+    per-field value preparation was most of the job's time. Equivalent to
+    bulk_create(..., ignore_conflicts=True) on the unique (prescription, due_at).
+    """
+    if not rows:
+        return
+    ops = connection.ops
+    quote = ops.quote_name
+    columns = [
+        "prescription_id",
+        "patient_id",
+        "due_at",
+        "late_until",
+        "dose_mg",
+        "state",
+        "state_changed_at",
+        "skip_reason",
+    ]
+    when = ops.adapt_datetimefield_value
+    values = [
+        (
+            prescription_id,
+            patient_id,
+            when(planned.due_at),
+            when(planned.late_until),
+            ops.adapt_decimalfield_value(planned.dose_mg, 7, 2),
+            DoseState.HELD if planned.held else DoseState.PENDING,
+            when(now) if planned.held else None,
+            "",
+        )
+        for prescription_id, patient_id, planned, now in rows
+    ]
+    # Only quoted constant identifiers and placeholders go into the statement's text.
+    table = quote(ExpectedDose._meta.db_table)
+    names = ", ".join(quote(c) for c in columns)
+    on_conflict = f" ON CONFLICT ({quote('prescription_id')}, {quote('due_at')}) DO NOTHING"
+    if connection.vendor == "postgresql":
+        # One statement per batch with a column of values per parameter: PostgreSQL
+        # unnests the arrays server-side (thousands of placeholders are slow to bind).
+        types = ["bigint", "bigint", "timestamptz", "timestamptz", "numeric", "text"]
+        types += ["timestamptz", "text"]
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){on_conflict}"  # noqa: S608
+        with connection.cursor() as cursor:
+            for start in range(0, len(values), 20000):
+                chunk = values[start : start + 20000]
+                cursor.execute(sql, [list(column) for column in zip(*chunk, strict=True)])
+        return
+    insert = f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608
+    row_marks = f"({', '.join(['%s'] * len(columns))})"
+    size = max(1, min(1000, ops.bulk_batch_size(columns, values)))
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
+            sql = insert + ", ".join([row_marks] * len(chunk)) + on_conflict
+            cursor.execute(sql, [value for row in chunk for value in row])
+
+
 def expected_doses_generate(
     *, now: datetime | None = None, prescription_ids: Iterable[int] | None = None
 ) -> dict:
@@ -359,9 +441,10 @@ def expected_doses_generate(
 
     Set-based for thousands of patients: prescriptions are read in batches with their drug,
     patient, holds and regimen events (a fixed number of queries per batch), the new doses
-    are computed in memory and written with one bulk insert per batch. Idempotent: the unique
-    (prescription, due_at) constraint and ignore_conflicts make a second run a no-op, and the
-    prescription rows are locked per batch so a concurrent dose change cannot interleave.
+    are computed in memory and written with one multi-row insert per batch. Idempotent: the
+    unique (prescription, due_at) constraint and ON CONFLICT DO NOTHING make a second run a
+    no-op, and the prescription rows are locked per batch so a concurrent dose change cannot
+    interleave.
     """
     now = _now(now)
     until = now + HORIZON
@@ -382,6 +465,7 @@ def expected_doses_generate(
                 base.filter(pk__gt=last_id)
                 .order_by("pk")
                 .select_related("drug", "patient")
+                .only(*_GENERATION_FIELDS)
                 .select_for_update(of=("self",))[:GENERATION_BATCH]
             )
             if not batch:
@@ -397,20 +481,18 @@ def expected_doses_generate(
                 kind__in=[PrescriptionEventKind.CREATED, PrescriptionEventKind.DOSE_CHANGE],
             ):
                 events[event.prescription_id].append(event)
-            new: list[ExpectedDose] = []
+            planned_rows: list[tuple] = []
             for prescription in batch:
                 since = prescription.generated_until or prescription.recorded_at
                 plan = plan_for(
                     prescription, events=events[prescription.pk], holds=holds[prescription.pk]
                 )
                 for planned in schedule.expand(plan, since=since, until=until):
-                    new.append(_new_dose(prescription, planned, now))
-            if new:
-                # ignore_conflicts: a row already there (an earlier run) is left untouched.
-                ExpectedDose.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
+                    planned_rows.append((prescription.pk, prescription.patient_id, planned, now))
+            _insert_doses(planned_rows)
             Prescription.objects.filter(pk__in=ids).update(generated_until=until)
             totals["prescriptions"] += len(batch)
-            totals["doses_created"] += len(new)
+            totals["doses_created"] += len(planned_rows)
     totals["statuses_updated"] = prescription_statuses_refresh(now=now)
     return totals
 
