@@ -399,3 +399,7 @@ class InfusionAppointmentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Symptom reports and the versioned triage rule set (issue #4) register themselves there.
+from . import symptom_admin  # noqa: E402, F401

@@ -11,6 +11,7 @@ from .api import (
     PatientAdherenceView,
     PrescriptionViewSet,
 )
+from .symptom_api import SymptomReportViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("drugs", DrugViewSet, basename="drug")
@@ -18,6 +19,7 @@ router.register("prescriptions", PrescriptionViewSet, basename="prescription")
 router.register("infusion-courses", InfusionCourseViewSet, basename="infusion-course")
 router.register("infusions", InfusionAppointmentViewSet, basename="infusion")
 router.register("doses", DoseViewSet, basename="dose")
+router.register("symptom-reports", SymptomReportViewSet, basename="symptom-report")
 
 urlpatterns = [
     path(

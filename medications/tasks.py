@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import services, symptom_services
 
 
 @shared_task
@@ -13,3 +13,10 @@ def generate_expected_doses() -> dict:
     summary = services.expected_doses_generate()
     summary["appointments_created"] = services.infusion_appointments_extend()
     return summary
+
+
+@shared_task
+def triage_pending_symptom_reports() -> dict:
+    """Grade stored symptom reports that were never graded (entered by import or in the
+    admin). Each is graded once however often this runs: a conditional update decides."""
+    return symptom_services.symptom_reports_triage_pending()

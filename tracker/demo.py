@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from medications.demo import seed_patient_treatment
+from medications.symptom_demo import seed_symptom_history
 from patients.models import CareTeam, Patient, Role
 from patients.services import patient_create, staff_user_create
 
@@ -30,7 +31,7 @@ class SeedResult:
 
 # Later issues add demo treatments and history through these hooks: each is called with the
 # patient and the drug code, and must itself be idempotent.
-PATIENT_HOOKS: list = [seed_patient_treatment]
+PATIENT_HOOKS: list = [seed_patient_treatment, seed_symptom_history]
 
 
 def seed_demo() -> SeedResult:

@@ -304,6 +304,8 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "heartbeat": ("tracker.tasks.heartbeat", 60.0),
     # Expected doses 14 days ahead, infusion appointments, hold statuses (medications).
     "generate-expected-doses": ("medications.tasks.generate_expected_doses", 3600.0),
+    # Symptom reports stored without a triage result (import, admin) are graded (medications).
+    "triage-pending-reports": ("medications.tasks.triage_pending_symptom_reports", 60.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC_JOBS.items()
