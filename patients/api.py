@@ -32,7 +32,9 @@ class TokenView(APIView):
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
+        # The Django request, not DRF's wrapper: django-axes marks a locked-out attempt on it,
+        # and its middleware then answers 429 (tracker/security.py) instead of this view.
+        user = authenticate(request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to sign in with those details."]})
         token, _ = Token.objects.get_or_create(user=user)

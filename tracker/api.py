@@ -1,9 +1,21 @@
 """Shared REST framework pieces: pagination and a consistent error shape."""
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, pagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -11,8 +23,23 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
 def exception_handler(exc, context):
-    """Django ValidationErrors raised by services become 400s naming each field."""
+    """Django ValidationErrors raised by services become 400s naming each field; a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE a JSON 413, other refused input a JSON 400 (never a 500 or an
+    HTML page on the API). Nothing from the body is echoed or logged."""
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge(f"The request body is too large (at most {limit} bytes).")
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request could not be read.")
+    elif isinstance(exc, UnicodeDecodeError | RecursionError):
+        exc = exceptions.ParseError("The request body is not valid JSON text.")
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "message_dict"):
             exc = exceptions.ValidationError(exc.message_dict)
@@ -46,3 +73,32 @@ class StrictFieldsMixin:
                 {name: ["Unknown field."] for name in unknown}, code="unknown_field"
             )
         return super().to_internal_value(data)
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    """handler404: JSON on the API (clients parse it), the HTML page elsewhere."""
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: JSON on the API, the HTML page elsewhere; never any detail."""
+    if _wants_json(request):
+        return JsonResponse({"detail": "Something went wrong on our side."}, status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request, exception=None):
+    """handler400 (e.g. a body over the size limit read outside DRF): JSON on the API."""
+    if _wants_json(request):
+        if isinstance(exception, RequestDataTooBig | TooManyFieldsSent):
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            body = {"detail": f"The request body is too large (at most {limit} bytes)."}
+            return JsonResponse(body, status=413)
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)

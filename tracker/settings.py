@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "axes",
@@ -92,6 +93,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Audit trail of every read and write of a patient's record (patients/audit.py).
     "patients.audit.AuditMiddleware",
+    # Cache-Control: no-store for anything shown to a signed-in user (tracker/privacy.py).
+    "tracker.privacy.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -169,6 +172,8 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Lock-out answer: JSON 429 on the API, a plain page on the site (tracker/security.py).
+AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
 
 # --- I18N / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -244,6 +249,12 @@ SPECTACULAR_SETTINGS = {
     "systemic therapy for hepatocellular carcinoma.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for signed-in users only (anonymous: 401), and Swagger UI is
+    # served from our own static files: no script from a CDN runs on this origin.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"DoseStateEnum": "medications.serializers.DOSE_STATES"},
@@ -345,18 +356,31 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # "__Host-" cookies are only accepted over HTTPS, for this exact host, on every path.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # --- Logging --------------------------------------------------------------------------------
 # Nothing identifying goes to logs: code logs ids, never names, NHS numbers or notes.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# Django's 4xx/5xx request log carries the path only (the formatter never prints the request
+# object); the "django" logger is re-pointed at the console alone, so no error e-mail with
+# request details goes out even if ADMINS is set; the dev server's request lines lose their
+# query strings; error reports never show posted fields (tracker/privacy.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"strip_query": {"()": "tracker.privacy.StripQueryStrings"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "filters": ["strip_query"], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.privacy.NoRequestDataReporterFilter"
 
 # --- Clinical service settings --------------------------------------------------------------
 # Default advice-line number shown to patients whose team has none set.

@@ -1,6 +1,7 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from patients.api import PatientViewSet, TokenView
@@ -14,7 +15,15 @@ router.register("patients", PatientViewSet, basename="patient")
 api_v1 = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Split view: Swagger UI's start-up script is a separate same-origin file, not inline
+    # (CSP script-src 'self'); only this page allows the inline <style> of its template.
+    path(
+        "docs/",
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
     path("", include(router.urls)),
     path("", include("medications.api_urls")),
     path("", include("notifications.api_urls")),
@@ -29,3 +38,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
 ]
+
+# JSON error answers under /api/ (tracker/api.py); the usual HTML pages elsewhere.
+handler400 = "tracker.api.bad_request"
+handler404 = "tracker.api.page_not_found"
+handler500 = "tracker.api.server_error"
