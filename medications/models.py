@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from patients.models import Patient
 
+from .fields import OrderedJSONField
+
 
 class Route(models.TextChoices):
     ORAL = "oral", "Oral (tablets or capsules at home)"
@@ -357,7 +359,8 @@ class TriageRuleSet(models.Model):
     and each triage result keeps the version that produced it."""
 
     version = models.PositiveIntegerField(unique=True)
-    rules = models.JSONField()
+    # Kept as written (key order is the order symptoms are shown in); see fields.py.
+    rules = OrderedJSONField()
     is_active = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)

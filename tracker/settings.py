@@ -317,6 +317,14 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "generate-expected-doses": ("medications.tasks.generate_expected_doses", 3600.0),
     # Symptom reports stored without a triage result (import, admin) are graded (medications).
     "triage-pending-reports": ("medications.tasks.triage_pending_symptom_reports", 60.0),
+    # Alerts (notifications; docs/alerts.md). Raising jobs first, deliveries last, so
+    # `manage.py sweep` sends what the jobs before it raised.
+    "missed-doses": ("notifications.tasks.sweep_missed_doses", 60.0),
+    "missed-infusions": ("notifications.tasks.sweep_missed_infusions", 300.0),
+    "unraised-alerts": ("notifications.tasks.sweep_unraised_alerts", 60.0),
+    "alert-escalations": ("notifications.tasks.sweep_escalations", 60.0),
+    "dose-reminders": ("notifications.tasks.send_dose_reminders", 60.0),
+    "alert-deliveries": ("notifications.tasks.sweep_deliveries", 30.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC_JOBS.items()
@@ -385,4 +393,11 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.privacy.NoRequestDataReporterFilter
 # --- Clinical service settings --------------------------------------------------------------
 # Default advice-line number shown to patients whose team has none set.
 DEFAULT_ADVICE_LINE_PHONE = os.environ.get("DEFAULT_ADVICE_LINE_PHONE", "0800 000 0000")
+# Alert deliveries (notifications): text messages go through this transport class (a real
+# gateway in production; the console one prints them); webhook timeout in seconds.
+SMS_BACKEND = os.environ.get(
+    "SMS_BACKEND",
+    "notifications.sms.LocmemSMSBackend" if TESTING else "notifications.sms.ConsoleSMSBackend",
+)
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")

@@ -1,0 +1,134 @@
+"""A patient's symptom history and chart series, the demo history, and two reports at once."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import connection
+
+from medications import symptom_selectors
+from medications.models import SymptomReport
+from medications.symptom_demo import HISTORY, seed_symptom_history
+from medications.symptom_selectors import symptom_histories, symptom_history
+from medications.symptom_services import symptom_report_create
+from tests.factories import PatientFactory
+
+from .conftest import utc
+
+NOW = utc(2026, 2, 10, 9, 0)
+
+
+def report(patient, hours_ago, **body):
+    body.setdefault("symptoms", [])
+    return symptom_report_create(
+        patient=patient,
+        data=body,
+        entered_by=patient.user,
+        reported_at=NOW - timedelta(hours=hours_ago),
+    )
+
+
+@pytest.mark.django_db
+def test_history_and_series_for_charts(patient, other_patient, django_assert_num_queries):
+    with time_machine.travel(NOW, tick=False):
+        report(patient, 24 * 40, symptoms=[{"code": "nausea", "grade": 3}])  # before `since`
+        first = report(
+            patient,
+            24 * 20,
+            symptoms=[{"code": "nausea", "grade": 1}, {"code": "fatigue", "grade": 0}],
+            temperature_c=36.8,
+        )
+        second = report(
+            patient,
+            24 * 5,
+            symptoms=[{"code": "nausea", "grade": 2}],
+            systolic_bp=150,
+            diastolic_bp=88,
+        )
+        report(other_patient, 24, symptoms=[{"code": "rash", "grade": 1}])
+
+    since = NOW - timedelta(days=28)
+    symptom_history(patient, since)  # the rule set is now cached
+    with django_assert_num_queries(2):  # which version is active + the reports
+        history = symptom_history(patient, since)
+
+    assert [r.pk for r in history.reports] == [first.pk, second.pk]
+    assert history.latest.pk == second.pk
+    assert history.symptoms == {
+        "nausea": [(first.reported_at, 1), (second.reported_at, 2)],
+        "fatigue": [(first.reported_at, 0)],
+    }
+    assert history.temperature == [(first.reported_at, Decimal("36.8"))]
+    assert history.blood_pressure == [(second.reported_at, 150, 88)]
+    # nausea grade 2 and blood pressure 150/88 are two ambers: red (rule 2)
+    assert history.levels == [(first.reported_at, "green"), (second.reported_at, "red")]
+    assert history.labels == {"nausea": "Feeling sick (nausea)", "fatigue": "Tiredness (fatigue)"}
+
+
+@pytest.mark.django_db
+def test_histories_of_many_patients_take_the_same_queries(team, django_assert_num_queries):
+    patients = [PatientFactory(care_team=team) for _ in range(6)]
+    for each in patients:
+        report(each, 3, symptoms=[{"code": "cough", "grade": 1}])
+    symptom_histories([], NOW)
+    with django_assert_num_queries(2):
+        histories = symptom_histories([p.pk for p in patients], NOW - timedelta(days=7))
+    assert all(len(histories[p.pk].reports) == 1 for p in patients)
+    assert all(histories[p.pk].symptoms["cough"][0][1] == 1 for p in patients)
+
+
+@pytest.mark.django_db
+def test_demo_history_is_idempotent_with_one_amber_and_no_red(team):
+    levels = []
+    for drug in HISTORY:
+        patient = PatientFactory(care_team=team)
+        seed_symptom_history(patient, drug, now=NOW)
+        count = SymptomReport.objects.filter(patient=patient).count()
+        seed_symptom_history(patient, drug, now=NOW)  # a second run changes nothing
+        assert SymptomReport.objects.filter(patient=patient).count() == count == len(HISTORY[drug])
+        levels += list(SymptomReport.objects.filter(patient=patient).values_list("triage_level"))
+    assert sorted(level for (level,) in levels).count("amber") == 1
+    assert ("red",) not in levels
+    assert SymptomReport.objects.filter(reported_at__gt=NOW).count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_at_the_same_moment_see_each_other(patient):
+    """The patient row lock: without it both would read "no earlier report" and both stay
+    amber; with it the second waits for the first and is a repeat amber (rule 3)."""
+    real_context = symptom_selectors.patient_context
+    barrier = threading.Barrier(2)
+    levels, errors = [], []
+
+    def slow_context(*args, **kwargs):
+        context = real_context(*args, **kwargs)
+        threading.Event().wait(0.3)  # widen the window a missing lock would leave open
+        return context
+
+    def send():
+        try:
+            barrier.wait(timeout=5)
+            created = symptom_report_create(
+                patient=patient,
+                data={"symptoms": [{"code": "diarrhoea", "grade": 2}]},
+                entered_by=patient.user,
+            )
+            levels.append(created.triage_level)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    with mock.patch("medications.symptom_services.patient_context", slow_context):
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert not errors
+    assert sorted(levels) == ["amber", "red"]
