@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "patients.audit.AuditMiddleware",
     # Cache-Control: no-store for anything shown to a signed-in user (tracker/privacy.py).
     "tracker.privacy.NoStoreMiddleware",
+    # API bodies: too large -> JSON 413, not JSON -> JSON 400, before any view (tracker/api.py).
+    "tracker.api.JSONBodyGuardMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
