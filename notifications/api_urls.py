@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import AlertViewSet
+
 router = SimpleRouter(trailing_slash=True)
+router.register("alerts", AlertViewSet, basename="alert")
 
 urlpatterns = [*router.urls]

@@ -259,7 +259,14 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"DoseStateEnum": "medications.serializers.DOSE_STATES"},
+    "ENUM_NAME_OVERRIDES": {
+        "DoseStateEnum": "medications.serializers.DOSE_STATES",
+        # Alerts (notifications): named so they never collide with another app's kind/status.
+        "AlertKindEnum": "notifications.models.AlertKind",
+        "AlertEventKindEnum": "notifications.models.AlertEventKind",
+        "AlertStatusEnum": "notifications.models.AlertStatus",
+        "AlertOutcomeEnum": "notifications.models.AlertOutcome",
+    },
 }
 # Largest request body accepted (bytes); bigger answers 400/413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024))

@@ -1,0 +1,46 @@
+"""Receivers of the medications signals (sent INSIDE the writing transaction).
+
+Each receiver works in a savepoint: if raising the alert fails, the report or dose log is
+still saved (the patient's words are never lost) and a sweep raises the alert from the
+stored state later. Logs carry ids only.
+"""
+
+import logging
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from medications.signals import dose_logged, symptom_report_triaged
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(symptom_report_triaged, dispatch_uid="notifications.symptom_report_triaged")
+def raise_symptom_report_alert(sender, report, **kwargs):
+    if report.triage_level not in ("red", "amber"):
+        return  # triage.md: green reports raise no alert
+    try:
+        with transaction.atomic():
+            services.symptom_report_alert_raise(report=report)
+    except Exception as exc:  # noqa: BLE001 - the report must save; the sweep raises it later
+        logger.error(
+            "could not raise the alert for symptom report %s (%s); the sweep will raise it",
+            report.pk,
+            exc.__class__.__name__,
+        )
+
+
+@receiver(dose_logged, dispatch_uid="notifications.dose_logged")
+def update_alerts_for_dose_log(sender, log, dose, **kwargs):
+    try:
+        with transaction.atomic():
+            services.dose_log_alerts_update(log=log, dose=dose)
+    except Exception as exc:  # noqa: BLE001 - the log must save; the supply sweep catches up
+        logger.error(
+            "could not update alerts for dose log %s (dose %s) (%s)",
+            log.pk,
+            dose.pk,
+            exc.__class__.__name__,
+        )

@@ -1,0 +1,91 @@
+"""Alert API shapes (../shared/API.md: GET /api/v1/alerts/, acknowledge, resolve)."""
+
+from rest_framework import serializers
+
+from tracker.api import StrictFieldsMixin
+
+from .models import (
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertLevel,
+    AlertOutcome,
+    AlertStatus,
+)
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    actor = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "at", "kind", "actor", "data"]
+        read_only_fields = fields
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """API.md fields first (id, patient, kind, level, status, reasons, created_at, due_by,
+    overdue), then extras."""
+
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "patient",
+            "kind",
+            "level",
+            "status",
+            "reasons",
+            "created_at",
+            "due_by",
+            "overdue",
+            "care_team",
+            "summary",
+            "occurrences",
+            "details",
+            "updated_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "resolved_at",
+            "resolved_by",
+            "outcome",
+            "resolution_note",
+            "escalated_at",
+            "symptom_report",
+            "prescription",
+            "appointment",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, alert: Alert) -> bool:
+        annotated = getattr(alert, "overdue", None)
+        return bool(annotated) if annotated is not None else alert.is_overdue()
+
+
+class AlertDetailSerializer(AlertSerializer):
+    events = AlertEventSerializer(many=True, read_only=True)
+
+    class Meta(AlertSerializer.Meta):
+        fields = [*AlertSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+class AlertQuerySerializer(serializers.Serializer):
+    """?status=&level=&kind=&patient=&overdue= on the list; each bad value is a 400."""
+
+    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
+    level = serializers.ChoiceField(choices=AlertLevel.choices, required=False)
+    kind = serializers.ChoiceField(choices=AlertKind.choices, required=False)
+    patient = serializers.IntegerField(min_value=1, max_value=2**62, required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class AlertResolveSerializer(StrictFieldsMixin, serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=AlertOutcome.choices)
+    note = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+
+class AlertAcknowledgeSerializer(StrictFieldsMixin, serializers.Serializer):
+    """No fields: the body may be empty or {}."""

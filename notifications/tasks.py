@@ -1,0 +1,53 @@
+"""Celery tasks of the notifications app: thin wrappers that take ids, re-read state and call
+one service each. Every one is safe to run twice or concurrently; periodic ones are listed
+in settings.PERIODIC_JOBS (beat and `python manage.py sweep` run them)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task
+def raise_symptom_report_alert(report_id: int) -> dict:
+    """The alert for one red or amber report, if it has none yet (idempotent by key)."""
+    return services.symptom_report_alert_raise_by_id(report_id=report_id)
+
+
+@shared_task
+def send_delivery(delivery_id: int) -> dict:
+    """Claim, send and record one outbox row (a second call finds it claimed or sent)."""
+    return {"delivery": delivery_id, "result": services.delivery_send(delivery_id=delivery_id)}
+
+
+@shared_task
+def sweep_missed_doses() -> dict:
+    return services.missed_doses_sweep()
+
+
+@shared_task
+def sweep_missed_infusions() -> dict:
+    return services.missed_infusions_sweep()
+
+
+@shared_task
+def sweep_unraised_alerts() -> dict:
+    """Red and amber symptom reports and "ran out of tablets" logs whose alert the receiver
+    could not raise (triage.md: an alert is never lost)."""
+    summary = services.unraised_symptom_alerts_sweep()
+    summary["supply_alerts_raised"] = services.unraised_supply_alerts_sweep()["alerts_raised"]
+    return summary
+
+
+@shared_task
+def sweep_escalations() -> dict:
+    return services.escalations_sweep()
+
+
+@shared_task
+def sweep_deliveries() -> dict:
+    return services.deliveries_sweep()
+
+
+@shared_task
+def send_dose_reminders() -> dict:
+    return services.dose_reminders_sweep()
