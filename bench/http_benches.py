@@ -227,16 +227,18 @@ def dose_logging(results: Results, *, base: str, scale, var_dir: str, population
             "requests": reqs,
         }
 
-    # Warm both code paths in both workers (imports, connections, URL resolver).
-    _loadgen(spec("baseline", warm, 15), var_dir)
-    _loadgen(spec("product", warm, 15), var_dir)
+    if scale.api_warmup:
+        # Warm both code paths in both workers (imports, connections, URL resolver).
+        _loadgen(spec("baseline", warm, 15), var_dir)
+        _loadgen(spec("product", warm, 15), var_dir)
 
-    half = len(measured) // 2
-    rounds = [measured[:half], measured[half:]]
+    size = len(measured) // scale.api_rounds
+    rounds = [measured[n * size : (n + 1) * size] for n in range(scale.api_rounds)]
+    seconds = scale.api_seconds / scale.api_rounds
     base_runs, prod_runs = [], []
     for chosen in rounds:
-        base_runs.append(_loadgen(spec("baseline", chosen, scale.api_seconds / 2), var_dir))
-        prod_runs.append(_loadgen(spec("product", chosen, scale.api_seconds / 2), var_dir))
+        base_runs.append(_loadgen(spec("baseline", chosen, seconds), var_dir))
+        prod_runs.append(_loadgen(spec("product", chosen, seconds), var_dir))
     for run in base_runs + prod_runs:
         if run["ok"] != run["sent"] or run["errors"]:
             results.note(f"dose logging: errors {run['statuses']} {run['errors'][:2]}")

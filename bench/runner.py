@@ -37,6 +37,8 @@ class Scale:
     api_requests: int = 3_000
     api_seconds: float = 20.0
     api_threads: int = 8
+    api_rounds: int = 2  # baseline and product alternately, this many times each
+    api_warmup: bool = True
     reports: int = 200
     reports_per_second: float = 10.0
     memory: bool = True
@@ -67,6 +69,8 @@ TINY = Scale(
     api_requests=20,
     api_seconds=10.0,
     api_threads=2,
+    api_rounds=1,
+    api_warmup=False,
     reports=3,
     reports_per_second=20.0,
     memory=False,

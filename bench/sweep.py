@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from . import data, product
@@ -24,6 +24,55 @@ BASELINE_SQL = (
     "UPDATE medications_expecteddose SET state = 'missed', state_changed_at = %s "
     "WHERE state = 'pending' AND late_until <= %s"
 )
+
+
+# A second, like-for-like reference: the same writes in hand-written SQL (mark missed, one
+# alert per prescription raised or updated through ON CONFLICT, an event per alert). It
+# leaves out what the product also does: the consecutive-miss and 7-day adherence reads
+# that set the level, and the delivery rows. A floor for the sweep's work, not a target.
+ALERTS_SQL = """
+WITH marked AS (
+    UPDATE medications_expecteddose SET state = 'missed', state_changed_at = %(now)s
+    WHERE state = 'pending' AND late_until <= %(now)s
+    RETURNING id, prescription_id, due_at
+), per_prescription AS (
+    SELECT prescription_id, count(*) AS n,
+           jsonb_agg(jsonb_build_object('dose_id', id, 'due_at', due_at) ORDER BY due_at) AS missed
+    FROM marked GROUP BY prescription_id
+), upserted AS (
+    INSERT INTO notifications_alert
+        (patient_id, care_team_id, kind, level, status, reasons, summary, dedup_key,
+         prescription_id, occurrences, details, created_at, updated_at, due_by,
+         outcome, resolution_note)
+    SELECT p.patient_id, pt.care_team_id, 'missed_dose',
+           CASE WHEN r.n >= 2 THEN 'amber' ELSE 'green' END, 'open', '[]'::jsonb,
+           'Missed ' || d.name || ' dose', 'missed_dose:prescription:' || r.prescription_id,
+           r.prescription_id, r.n, jsonb_build_object('missed', r.missed),
+           %(now)s, %(now)s, %(now)s + interval '4 hours', '', ''
+    FROM per_prescription r
+    JOIN medications_prescription p ON p.id = r.prescription_id
+    JOIN patients_patient pt ON pt.id = p.patient_id
+    JOIN medications_drug d ON d.id = p.drug_id
+    ON CONFLICT (dedup_key) DO UPDATE SET
+        occurrences = notifications_alert.occurrences + EXCLUDED.occurrences,
+        details = notifications_alert.details || EXCLUDED.details,
+        level = 'amber',
+        updated_at = EXCLUDED.updated_at
+    RETURNING id, (xmax = 0) AS created
+)
+INSERT INTO notifications_alertevent (alert_id, at, kind, data)
+SELECT id, %(now)s, CASE WHEN created THEN 'created' ELSE 'updated' END, '{}'::jsonb
+FROM upserted
+"""
+
+
+def _alerts_baseline(now):
+    def run() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(ALERTS_SQL, {"now": now})
+            return cursor.rowcount
+
+    return run
 
 
 def _baseline(now):
@@ -137,6 +186,25 @@ def run(results: Results, *, scales: tuple[int, int], reps: int, memory: bool = 
                     note=f"median of {reps}",
                 )
             )
+            try:
+                sql_times = []
+                for _ in range(reps):
+                    seconds, _events, _ = timed_rollback(_alerts_baseline(now))
+                    sql_times.append(seconds)
+                    vacuum("medications_expecteddose", "notifications_alert")
+                results.add(
+                    Row(
+                        bench,
+                        "same time, against SQL that also writes the alerts",
+                        median(prod_times),
+                        "s",
+                        median(sql_times),
+                        "UPDATE + alert upsert + events",
+                        note="context: like-for-like writes",
+                    )
+                )
+            except DatabaseError as exc:  # the alert table changed shape: say so, go on
+                results.note(f"sweep: the SQL-with-alerts reference failed ({exc})")
             left, opened = _check(sweep, now)
             if left:
                 results.note(f"WARNING: the sweep left {left} pending doses with a closed window")

@@ -1,0 +1,54 @@
+"""The benchmark harness works: every benchmark runs end to end at a tiny scale (20
+patients) on the test database. Speed is not measured here; `make bench` does that."""
+
+import pytest
+
+from bench.harness import Results, percentile, render_markdown, render_text
+from bench.runner import TINY, run_benchmarks
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _rows(results: Results, bench: str) -> dict[str, object]:
+    return {row.metric: row for row in results.rows if row.bench.startswith(bench)}
+
+
+def test_percentile_is_nearest_rank():
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == 10
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5
+    assert percentile([3.0], 95) == 3.0
+
+
+def test_in_process_benchmarks_run_at_tiny_scale():
+    results = Results()
+    run_benchmarks(TINY, {1, 3, 5}, results, http=False)
+
+    generation = _rows(results, "5.")
+    assert generation, results.rows
+    timed = next(row for metric, row in generation.items() if metric.startswith("time"))
+    assert timed.baseline > 0
+    # The product and the SQL baseline wrote the same doses.
+    assert any("are identical" in note for note in results.notes), results.notes
+
+    sweep = _rows(results, "1.")
+    assert any(row.baseline and row.baseline > 0 for row in sweep.values())
+    assert any("doses to mark missed" in note for note in results.notes)
+    assert not any(note.startswith("WARNING") for note in results.notes), results.notes
+
+    table = render_text(results.rows)
+    assert "missed-dose sweep" in table and "expected-dose generation" in table
+    assert render_markdown(results.rows).count("\n") == len(results.rows) + 1
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_http_benchmarks_run_at_tiny_scale():
+    results = Results()
+    run_benchmarks(TINY, {2, 4}, results)
+
+    logging = _rows(results, "2.")
+    rate = logging["requests per second"]
+    assert rate.value > 0 and rate.baseline > 0
+    assert any("doses now taken" in note for note in results.notes), results.notes
+    assert not any("errors" in note for note in results.notes), results.notes
+    assert _rows(results, "4."), results.rows
