@@ -17,6 +17,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -78,6 +79,8 @@ CHECKS_ERROR = inline_serializer(
     },
 )
 NOT_FOUND = OpenApiResponse(ERROR, description="Not found, or not in your care.")
+INVALID_PAGE = OpenApiResponse(ERROR, description="No such page.")
+STAFF_ONLY = OpenApiResponse(ERROR, description="Only advice-line staff (nurse, admin).")
 BAD_REQUEST = OpenApiResponse(ERROR, description="Bad input: each bad field is named.")
 
 
@@ -110,11 +113,16 @@ class _ScopedObjectMixin:
         return obj
 
 
+@extend_schema_view(
+    list=extend_schema(responses={200: DrugSerializer(many=True)}),
+    retrieve=extend_schema(responses={200: DrugSerializer, 404: NOT_FOUND}),
+)
 class DrugViewSet(viewsets.ReadOnlyModelViewSet):
     """The drug catalogue (clinical/drugs.md)."""
 
     serializer_class = DrugSerializer
     lookup_field = "code"
+    lookup_value_regex = "[^/]+"  # anything odd is a JSON 404 from the view, not HTML
     pagination_class = None
     filter_backends: list = []
 
@@ -122,7 +130,7 @@ class DrugViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.drugs_list()
 
 
-@extend_schema(responses={404: NOT_FOUND})
+@extend_schema_view(retrieve=extend_schema(responses={200: PrescriptionSerializer, 404: NOT_FOUND}))
 class PrescriptionViewSet(
     _ScopedObjectMixin,
     mixins.ListModelMixin,
@@ -131,6 +139,7 @@ class PrescriptionViewSet(
 ):
     serializer_class = PrescriptionSerializer
     filter_backends: list = []
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         qs = selectors.prescriptions_visible_to(self.request.user).order_by("-recorded_at", "-id")
@@ -162,7 +171,8 @@ class PrescriptionViewSet(
             OpenApiParameter("patient", int, description="Only this patient's prescriptions."),
             OpenApiParameter("status", str, enum=["active", "held", "stopped"]),
             OpenApiParameter("drug", str, description="Drug code."),
-        ]
+        ],
+        responses={200: PrescriptionSerializer(many=True), 400: BAD_REQUEST, 404: INVALID_PAGE},
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -171,6 +181,7 @@ class PrescriptionViewSet(
         request=PrescriptionCreateSerializer,
         responses={
             201: PrescriptionSerializer,
+            403: STAFF_ONLY,
             400: OpenApiResponse(
                 CHECKS_ERROR,
                 description="Bad input, or prescribing checks not met (each listed) and no "
@@ -196,7 +207,8 @@ class PrescriptionViewSet(
         return self._answer(prescription, status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=HoldSerializer, responses={200: PrescriptionSerializer, 400: BAD_REQUEST}
+        request=HoldSerializer,
+        responses={200: PrescriptionSerializer, 400: BAD_REQUEST, 403: STAFF_ONLY, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def hold(self, request, pk=None):
@@ -213,7 +225,8 @@ class PrescriptionViewSet(
         return self._answer(prescription)
 
     @extend_schema(
-        request=ResumeSerializer, responses={200: PrescriptionSerializer, 400: BAD_REQUEST}
+        request=ResumeSerializer,
+        responses={200: PrescriptionSerializer, 400: BAD_REQUEST, 403: STAFF_ONLY, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
@@ -228,7 +241,8 @@ class PrescriptionViewSet(
         return self._answer(prescription)
 
     @extend_schema(
-        request=ChangeDoseSerializer, responses={200: PrescriptionSerializer, 400: BAD_REQUEST}
+        request=ChangeDoseSerializer,
+        responses={200: PrescriptionSerializer, 400: BAD_REQUEST, 403: STAFF_ONLY, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="change-dose")
     def change_dose(self, request, pk=None):
@@ -248,7 +262,8 @@ class PrescriptionViewSet(
         return self._answer(prescription)
 
     @extend_schema(
-        request=StopSerializer, responses={200: PrescriptionSerializer, 400: BAD_REQUEST}
+        request=StopSerializer,
+        responses={200: PrescriptionSerializer, 400: BAD_REQUEST, 403: STAFF_ONLY, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
@@ -264,7 +279,10 @@ class PrescriptionViewSet(
         return self._answer(prescription)
 
 
-@extend_schema(responses={404: NOT_FOUND})
+@extend_schema_view(
+    list=extend_schema(responses={200: InfusionCourseSerializer(many=True), 404: INVALID_PAGE}),
+    retrieve=extend_schema(responses={200: InfusionCourseSerializer, 404: NOT_FOUND}),
+)
 class InfusionCourseViewSet(
     _ScopedObjectMixin,
     mixins.ListModelMixin,
@@ -273,6 +291,7 @@ class InfusionCourseViewSet(
 ):
     serializer_class = InfusionCourseSerializer
     filter_backends: list = []
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return selectors.infusion_courses_visible_to(self.request.user).order_by("-id")
@@ -290,6 +309,7 @@ class InfusionCourseViewSet(
         responses={
             201: InfusionCourseSerializer,
             400: OpenApiResponse(CHECKS_ERROR, description="Bad input or checks not met."),
+            403: STAFF_ONLY,
         },
     )
     def create(self, request, *args, **kwargs):
@@ -308,7 +328,12 @@ class InfusionCourseViewSet(
         return Response(InfusionCourseSerializer(course).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(responses={404: NOT_FOUND})
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: InfusionAppointmentSerializer(many=True), 404: INVALID_PAGE}
+    ),
+    retrieve=extend_schema(responses={200: InfusionAppointmentSerializer, 404: NOT_FOUND}),
+)
 class InfusionAppointmentViewSet(
     _ScopedObjectMixin,
     mixins.ListModelMixin,
@@ -317,6 +342,7 @@ class InfusionAppointmentViewSet(
 ):
     serializer_class = InfusionAppointmentSerializer
     filter_backends: list = []
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         return selectors.appointments_visible_to(self.request.user).order_by("scheduled_at", "id")
@@ -331,7 +357,12 @@ class InfusionAppointmentViewSet(
 
     @extend_schema(
         request=InfusionGivenSerializer,
-        responses={200: InfusionAppointmentSerializer, 400: BAD_REQUEST},
+        responses={
+            200: InfusionAppointmentSerializer,
+            400: BAD_REQUEST,
+            403: STAFF_ONLY,
+            404: NOT_FOUND,
+        },
     )
     @action(detail=True, methods=["post"])
     def given(self, request, pk=None):
@@ -347,7 +378,12 @@ class InfusionAppointmentViewSet(
 
     @extend_schema(
         request=InfusionRescheduleSerializer,
-        responses={200: InfusionAppointmentSerializer, 400: BAD_REQUEST},
+        responses={
+            200: InfusionAppointmentSerializer,
+            400: BAD_REQUEST,
+            403: STAFF_ONLY,
+            404: NOT_FOUND,
+        },
     )
     @action(detail=True, methods=["post"])
     def reschedule(self, request, pk=None):
@@ -383,7 +419,7 @@ def _log_answer(result: services.DoseLogResult) -> dict:
     return body
 
 
-@extend_schema(responses={404: NOT_FOUND})
+@extend_schema_view(retrieve=extend_schema(responses={200: DoseSerializer, 404: NOT_FOUND}))
 class DoseViewSet(
     _ScopedObjectMixin,
     mixins.ListModelMixin,
@@ -394,6 +430,7 @@ class DoseViewSet(
 
     serializer_class = DoseSerializer
     filter_backends: list = []
+    lookup_value_regex = "[^/]+"
 
     def object_for(self, user, pk):
         return selectors.dose_for(user, pk)
@@ -438,7 +475,12 @@ class DoseViewSet(
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
         ],
-        responses={200: DoseSerializer(many=True), 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={
+            200: DoseSerializer(many=True),
+            400: BAD_REQUEST,
+            403: STAFF_ONLY,
+            404: NOT_FOUND,
+        },
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
@@ -492,15 +534,18 @@ class PatientAdherenceView(APIView):
 
     @extend_schema(
         parameters=[
+            OpenApiParameter("patient_id", int, location=OpenApiParameter.PATH),
             OpenApiParameter(
                 "days",
                 str,
                 description='Window in local days ending today: 7, 28 (default), ... or "all".',
-            )
+            ),
         ],
-        responses={200: AdherenceSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
+        responses={200: AdherenceSerializer, 400: BAD_REQUEST, 403: STAFF_ONLY, 404: NOT_FOUND},
     )
-    def get(self, request, patient_id: int):
+    def get(self, request, patient_id: str):
+        if not (patient_id.isdigit() and len(patient_id) <= 18):
+            raise NotFound("No such patient.")
         try:
             patient = patient_for(request.user, patient_id)
         except Http404 as exc:

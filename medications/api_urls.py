@@ -23,7 +23,8 @@ router.register("symptom-reports", SymptomReportViewSet, basename="symptom-repor
 
 urlpatterns = [
     path(
-        "patients/<int:patient_id>/adherence/",
+        # Any segment, so a malformed id is a JSON 404 from the view (not an HTML one).
+        "patients/<str:patient_id>/adherence/",
         PatientAdherenceView.as_view(),
         name="patient-adherence",
     ),
