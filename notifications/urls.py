@@ -1,4 +1,28 @@
 """Nurse dashboard pages (mounted at /nurse/)."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "notifications"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("queue/rows/", views.queue_rows, name="queue_rows"),
+    path("queue/pulse/", views.queue_pulse, name="queue_pulse"),
+    path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
+    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("patients/", views.patient_list, name="patients"),
+    path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/timeline/", views.patient_timeline, name="patient_timeline"),
+    path(
+        "patients/<int:patient_id>/prescriptions/<int:prescription_id>/<slug:action>/",
+        views.prescription_action,
+        name="prescription_action",
+    ),
+    path(
+        "patients/<int:patient_id>/infusions/<int:appointment_id>/<slug:action>/",
+        views.infusion_action,
+        name="infusion_action",
+    ),
+]

@@ -1,0 +1,294 @@
+"""Forms of the nurse dashboard. They check the shape of what was sent; the services decide
+everything clinical (alert transitions in notifications.services, holds, dose changes, stops
+and infusions in medications.services) and their per-field messages are put next to the
+fields they are about (`add_service_errors`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from medications import ladders
+
+from .dashboard import STATUS_ACTIVE, STATUS_ALL, kind_choices, level_choices
+from .models import AlertOutcome, AlertStatus
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=DATETIME_LOCAL)
+
+
+def local_datetime_field(label: str, *, required: bool, help_text: str = "") -> forms.DateTimeField:
+    # Parsed in the current time zone: the views activate the patient's zone around
+    # validation, so "09:00" means 09:00 where the patient is (drugs.md: local times).
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        widget=DateTimeLocalInput(),
+        help_text=help_text,
+    )
+
+
+class DashboardForm(forms.Form):
+    """Error messages linked to their fields for screen readers, and service errors mapped
+    onto fields (`service_fields`: the service's name for a field -> this form's)."""
+
+    service_fields: Mapping[str, str] = {}
+
+    def error_id(self, name: str) -> str:
+        return f"{self[name].auto_id}-error"
+
+    def link_errors(self) -> None:
+        for name in self.errors:
+            if name not in self.fields:
+                continue
+            attrs = self.fields[name].widget.attrs
+            attrs["aria-invalid"] = "true"
+            described = [self.error_id(name)]
+            if self.fields[name].help_text:
+                described.append(f"{self[name].auto_id}-hint")
+            attrs["aria-describedby"] = " ".join(described)
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            for message in error.messages:
+                self.add_error(None, message)
+        else:
+            for key, messages in error.message_dict.items():
+                name = self.service_fields.get(key, key)
+                for message in messages:
+                    self.add_error(name if name in self.fields else None, message)
+        self.link_errors()
+
+    def error_summary(self) -> list[tuple[str, str]]:
+        items = [("", message) for message in self.non_field_errors()]
+        for name, field in self.fields.items():
+            for message in self.errors.get(name, []):
+                anchor = self[name].auto_id
+                if isinstance(field.widget, forms.RadioSelect):
+                    anchor = f"{anchor}_0"
+                items.append((anchor, message))
+        return items
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:
+                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}-hint"
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if not valid:
+            self.link_errors()
+        return valid
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+STATUS_CHOICES = [
+    (STATUS_ACTIVE, "Open and acknowledged"),
+    (AlertStatus.OPEN.value, "Open"),
+    (AlertStatus.ACKNOWLEDGED.value, "Acknowledged"),
+    (AlertStatus.RESOLVED.value, "Resolved"),
+    (STATUS_ALL, "All"),
+]
+
+
+class QueueFilterForm(forms.Form):
+    team = forms.TypedChoiceField(label="Team", required=False, coerce=int, empty_value=None)
+    level = forms.ChoiceField(label="Level", required=False)
+    kind = forms.ChoiceField(label="Kind", required=False)
+    status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
+    q = forms.CharField(
+        label="Patient name or NHS number",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, data=None, *, teams: Sequence = ()):
+        super().__init__(data)
+        self.fields["team"].choices = [("", "All my teams")] + [(t.pk, t.name) for t in teams]
+        self.fields["level"].choices = [("", "All levels")] + level_choices()
+        self.fields["kind"].choices = [("", "All kinds")] + kind_choices()
+        self.show_team = len(teams) > 1
+
+    def filter_values(self) -> dict:
+        """The filters to apply: what was valid of what was sent, defaults for the rest."""
+        values = {"team_id": None, "level": "", "kind": "", "status": STATUS_ACTIVE, "search": ""}
+        if not self.is_bound:
+            return values
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        values["team_id"] = cleaned.get("team") or None
+        values["level"] = cleaned.get("level") or ""
+        values["kind"] = cleaned.get("kind") or ""
+        values["status"] = cleaned.get("status") or STATUS_ACTIVE
+        values["search"] = cleaned.get("q") or ""
+        return values
+
+
+class ResolveForm(DashboardForm):
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        choices=[("", "Choose an outcome")],
+        error_messages={"required": "Choose the outcome."},
+    )
+    # triage.md: "The nurse closes an alert with an outcome ... and a note" (the service
+    # refuses an empty note); for "Other" the note is the outcome, so it says so.
+    note = forms.CharField(
+        label="Note",
+        max_length=4000,
+        error_messages={"required": "Write a short note saying what was done."},
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What was done and agreed. For “Other”, say what the outcome was.",
+    )
+
+    service_fields = {"resolution_note": "note"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices += list(AlertOutcome.choices)
+
+    def outcome_label(self) -> str:
+        return AlertOutcome(self.cleaned_data["outcome"]).label
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == AlertOutcome.OTHER and "note" in self.errors:
+            self.errors["note"] = self.error_class(["For “Other”, write what the outcome was."])
+        return cleaned
+
+
+# --- prescriptions and infusions ------------------------------------------------------------
+
+REASON = {
+    "widget": forms.Textarea(attrs={"rows": 2}),
+    "max_length": 2000,
+    "error_messages": {"required": "Give the reason."},
+}
+
+
+class HoldForm(DashboardForm):
+    reason = forms.CharField(label="Reason for the hold", **REASON)
+    starts_at = local_datetime_field(
+        "From (patient's local time)", required=False, help_text="Leave empty to hold from now."
+    )
+    ends_at = local_datetime_field(
+        "Until (patient's local time)",
+        required=False,
+        help_text="Leave empty to hold until the team resumes it.",
+    )
+    service_fields = {"from": "starts_at", "until": "ends_at"}
+
+
+class ResumeForm(DashboardForm):
+    reason = forms.CharField(label="Reason for resuming", **REASON)
+
+
+class StopForm(DashboardForm):
+    reason = forms.CharField(label="Reason for stopping", **REASON)
+    stopped_at = local_datetime_field(
+        "Stopped at (patient's local time)", required=False, help_text="Leave empty for now."
+    )
+    service_fields = {"at": "stopped_at"}
+
+
+OFF_LADDER = "other"
+
+
+class ChangeDoseForm(DashboardForm):
+    step = forms.ChoiceField(label="New dose", widget=forms.RadioSelect)
+    dose_mg = forms.DecimalField(
+        label="Other dose (mg)",
+        required=False,
+        min_value=0,
+        max_digits=7,
+        decimal_places=2,
+        help_text="Only for a dose that is not on the drug's ladder.",
+    )
+    override_reason = forms.CharField(
+        label="Why a dose off the ladder",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        help_text="Needed for a dose that is not one of the steps above.",
+    )
+    reason = forms.CharField(label="Reason for the change", **REASON)
+    effective_from = local_datetime_field(
+        "From (patient's local time)", required=False, help_text="Leave empty for now."
+    )
+    service_fields = {"from": "effective_from", "ladder_step": "step"}
+
+    def __init__(
+        self,
+        *args,
+        steps: Sequence[ladders.Step] = (),
+        current: ladders.Step | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.steps = {step.id: step for step in steps}
+        choices = [
+            (
+                step.id,
+                f"{step.label} (current)" if current and step.id == current.id else step.label,
+            )
+            for step in steps
+        ]
+        choices.append((OFF_LADDER, "Another dose, off the ladder (give the reason)"))
+        self.fields["step"].choices = choices
+        self.current = current
+
+    def clean(self):
+        cleaned = super().clean()
+        step = cleaned.get("step")
+        if step == OFF_LADDER:
+            if cleaned.get("dose_mg") in (None, ""):
+                self.add_error("dose_mg", "Give the dose in mg.")
+            elif cleaned["dose_mg"] <= 0:
+                self.add_error("dose_mg", "The dose must be more than 0 mg.")
+            if not (cleaned.get("override_reason") or "").strip():
+                self.add_error(
+                    "override_reason", "Say why this patient needs a dose off the ladder."
+                )
+        elif step and self.current is not None and step == self.current.id:
+            self.add_error("step", "That is the current dose: choose another step.")
+        return cleaned
+
+    def service_arguments(self) -> dict:
+        step = self.cleaned_data["step"]
+        arguments = {
+            "reason": self.cleaned_data["reason"],
+            "effective_at": self.cleaned_data.get("effective_from"),
+        }
+        if step == OFF_LADDER:
+            arguments["dose_mg"] = self.cleaned_data["dose_mg"]
+            arguments["override_reason"] = self.cleaned_data["override_reason"]
+        else:
+            chosen = self.steps[step]
+            arguments["dose_mg"] = chosen.dose_mg
+            arguments["ladder_step"] = chosen.id
+        return arguments
+
+
+class InfusionGivenForm(DashboardForm):
+    given_at = local_datetime_field("Given at (patient's local time)", required=True)
+
+
+class InfusionRescheduleForm(DashboardForm):
+    scheduled_at = local_datetime_field("New time (patient's local time)", required=True)
+    reason = forms.CharField(label="Reason for moving it", **REASON)
+
+
+def local_input_value(moment: datetime, zone) -> str:
+    return moment.astimezone(zone).strftime(DATETIME_LOCAL)

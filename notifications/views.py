@@ -1,0 +1,636 @@
+"""The advice-line nurse dashboard (mounted at /nurse/).
+
+Thin views: reads come from notifications.dashboard (scoped, fixed query counts), writes go
+through the services (alert transitions in notifications.services; holds, dose changes,
+stops and infusions in medications.services). Every form works without JavaScript (POST,
+then redirect); with htmx the queue acknowledges and resolves in place and refreshes
+itself. Only nurses and admins may open these pages; anyone else gets a 404, and a nurse
+gets a 404 for anything outside their care teams.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from medications import selectors as medication_selectors
+from medications import services as medication_services
+from medications import symptom_selectors, triage
+from medications.models import AppointmentState, InfusionAppointment, Prescription
+from patients.selectors import care_teams_visible_to, patient_for
+
+from . import charts, dashboard
+from . import services as alert_services
+from .forms import (
+    ChangeDoseForm,
+    HoldForm,
+    InfusionGivenForm,
+    InfusionRescheduleForm,
+    QueueFilterForm,
+    ResolveForm,
+    ResumeForm,
+    StopForm,
+    local_input_value,
+)
+
+# The session key of the last thing a nurse did (not the queue refreshing itself).
+LAST_ACTIVE = "nurse_last_active"
+
+
+def poll_seconds() -> int:
+    """How often the queue refreshes itself (seconds)."""
+    return int(getattr(settings, "NURSE_QUEUE_POLL_SECONDS", 15))
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+def staff_only(view):
+    """Signed-in nurses and admins only; everyone else a 404 (a 403 would say the page
+    exists). The queue's own refreshes do not count as activity, so a dashboard left open
+    still signs out after the staff idle time (settings.SESSION_COOKIE_AGE)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            if request.htmx:
+                response = HttpResponse(status=200)
+                response["HX-Redirect"] = (
+                    f"{reverse('login')}?next={reverse('notifications:queue')}"
+                )
+                return response
+            return redirect_to_login(request.get_full_path())
+        if not dashboard.is_staff_member(request.user):
+            raise Http404("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _mark_active(request) -> None:
+    request.session[LAST_ACTIVE] = int(time.time())
+
+
+def _idle_too_long(request) -> bool:
+    last = request.session.get(LAST_ACTIVE)
+    return bool(last) and time.time() - last > settings.SESSION_COOKIE_AGE
+
+
+def _signed_out_for_idleness(request) -> HttpResponse:
+    logout(request)
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = f"{reverse('login')}?next={reverse('notifications:queue')}"
+    return response
+
+
+def _whole(value) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _next_url(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _person(user) -> str:
+    if user is None:
+        return "the system"
+    return user.get_full_name() or user.username
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def _queue_context(request, *, now):
+    teams = list(care_teams_visible_to(request.user))
+    form = QueueFilterForm(request.GET or None, teams=teams)
+    filters = dashboard.QueueFilters(**form.filter_values())
+    alerts = dashboard.alert_queue(request.user, filters)
+    page = Paginator(alerts, dashboard.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rules = dashboard.rules_for_labels()
+    rows = dashboard.queue_rows(page.object_list, rules, now)
+    applied = {k: v for k, v in request.GET.items() if k in form.fields and v}
+    page_query = urlencode({**applied, "page": page.number})
+    return {
+        "nav": "queue",
+        "level_counts": dashboard.level_counts(alerts),
+        "next_url": f"{reverse('notifications:queue')}?{page_query}",
+        "form": form,
+        "filters": filters,
+        "page_obj": page,
+        "rows": rows,
+        "now": now,
+        "show_team": form.show_team,
+        "filter_query": urlencode(applied),
+        "page_query": page_query,
+        "filtered": bool(applied),
+        "poll_seconds": poll_seconds(),
+    }
+
+
+def _resolve_form(alert, data=None) -> ResolveForm:
+    return ResolveForm(data, prefix=f"alert{alert.pk}")
+
+
+@require_GET
+@staff_only
+def queue(request):
+    _mark_active(request)
+    now = timezone.now()
+    context = _queue_context(request, now=now)
+    context["failing_channels"] = dashboard.failing_channels(request.user)
+    context["red_seen"] = dashboard.latest_red_alert_id(request.user)
+    for row in context["rows"]:
+        row.form = _resolve_form(row.alert)
+    return render(request, "notifications/queue.html", context)
+
+
+@require_GET
+@staff_only
+def queue_rows(request):
+    """The queue's table body (htmx, every few seconds), with the count and pages."""
+    if _idle_too_long(request):
+        return _signed_out_for_idleness(request)
+    context = _queue_context(request, now=timezone.now())
+    for row in context["rows"]:
+        row.form = _resolve_form(row.alert)
+    return render(request, "notifications/_queue_rows.html", context)
+
+
+@require_GET
+@staff_only
+def queue_pulse(request):
+    """What the open queue announces (htmx, every few seconds): red alerts raised since the
+    page last looked, and delivery channels that keep failing. Never paused, even while a
+    nurse is typing in a row (the table body refresh is)."""
+    if _idle_too_long(request):
+        return _signed_out_for_idleness(request)
+    if "red_base" in request.GET:
+        base = _whole(request.GET.get("red_base"))
+    else:
+        base = dashboard.latest_red_alert_id(request.user)
+    seen = max(_whole(request.GET.get("red_seen")), base)
+    rules = dashboard.rules_for_labels()
+    since_opened = dashboard.new_red_alerts(request.user, base)
+    announce = [alert for alert in since_opened if alert.pk > seen]
+    context = {
+        "banner": [
+            (alert, dashboard.alert_reasons(alert, rules))
+            for alert in since_opened[: dashboard.BANNER_NAMES]
+        ],
+        "more_red": max(len(since_opened) - dashboard.BANNER_NAMES, 0),
+        "announce": [(alert, dashboard.alert_reasons(alert, rules)) for alert in announce],
+        "red_seen": max([seen] + [alert.pk for alert in since_opened]),
+        "failing_channels": dashboard.failing_channels(request.user),
+    }
+    return render(request, "notifications/_queue_pulse.html", context)
+
+
+# --- one alert ------------------------------------------------------------------------------
+
+
+def _alert_page(request, alert, *, resolve_form=None, status=200):
+    rules = dashboard.rules_for_labels()
+    now = timezone.now()
+    due_text, overdue = dashboard.deadline_words(alert, now)
+    return render(
+        request,
+        "notifications/alert_detail.html",
+        {
+            "alert": alert,
+            "reasons": dashboard.alert_reasons(alert, rules),
+            "events": list(alert.events.all()),
+            "deliveries": list(alert.deliveries.all()),
+            "due_text": due_text,
+            "overdue": overdue,
+            "form": resolve_form or _resolve_form(alert),
+            "now": now,
+            "age": dashboard.duration_words(now - alert.created_at),
+            "nav": "queue",
+            "queue_url": reverse("notifications:queue"),
+            "form_list": [resolve_form] if resolve_form is not None else [],
+        },
+        status=status,
+    )
+
+
+@require_GET
+@staff_only
+def alert_detail(request, alert_id):
+    _mark_active(request)
+    alert = dashboard.alert_for(request.user, alert_id)
+    return _alert_page(request, alert)
+
+
+def _row_response(request, alert, *, form=None, done_message=""):
+    """The alert's queue row, re-read after the change (htmx swaps it in place)."""
+    alert = dashboard.alert_for(request.user, alert.pk)
+    rules = dashboard.rules_for_labels()
+    row = dashboard.queue_rows([alert], rules, timezone.now())[0]
+    row.form = form or _resolve_form(alert)
+    return render(
+        request,
+        "notifications/_queue_row_swap.html",
+        {
+            "row": row,
+            "done_message": done_message,
+            "next_url": _next_url(request, reverse("notifications:queue")),
+            "show_team": dashboard.sees_several_teams(request.user),
+        },
+    )
+
+
+@require_POST
+@staff_only
+def alert_acknowledge(request, alert_id):
+    _mark_active(request)
+    alert = dashboard.alert_for(request.user, alert_id)
+    error = ""
+    try:
+        alert_services.alert_acknowledge(alert=alert, user=request.user)
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+    if request.htmx:
+        return _row_response(
+            request,
+            alert,
+            done_message=error or f"Alert for {alert.patient.full_name} acknowledged by you.",
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
+    return HttpResponseRedirect(_next_url(request, reverse("notifications:alert", args=[alert.pk])))
+
+
+@require_POST
+@staff_only
+def alert_resolve(request, alert_id):
+    _mark_active(request)
+    alert = dashboard.alert_for(request.user, alert_id)
+    form = _resolve_form(alert, request.POST)
+    if form.is_valid():
+        try:
+            alert_services.alert_resolve(
+                alert=alert,
+                user=request.user,
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+    if form.errors:
+        if request.htmx:
+            return _row_response(request, alert, form=form)
+        return _alert_page(
+            request, dashboard.alert_for(request.user, alert.pk), resolve_form=form, status=400
+        )
+    message = f"Alert for {alert.patient.full_name} resolved: {form.outcome_label()}."
+    if request.htmx:
+        return _row_response(request, alert, done_message=message)
+    messages.success(request, message)
+    return HttpResponseRedirect(_next_url(request, reverse("notifications:queue")))
+
+
+# --- patients -------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_only
+def patient_list(request):
+    _mark_active(request)
+    search = (request.GET.get("q") or "").strip()[:100]
+    patients = dashboard.patients_for_list(request.user, search)
+    page = Paginator(patients, dashboard.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = dashboard.open_alert_counts([p.pk for p in page.object_list])
+    rows = [(patient, counts.get(patient.pk, {})) for patient in page.object_list]
+    return render(
+        request,
+        "notifications/patient_list.html",
+        {
+            "page_obj": page,
+            "rows": rows,
+            "q": search,
+            "query": urlencode({"q": search}) if search else "",
+            "nav": "patients",
+        },
+    )
+
+
+def _timeline(request, patient, now, limit):
+    return dashboard.patient_timeline(
+        patient,
+        now=now,
+        limit=limit,
+        rules=dashboard.rules_for_labels(),
+        alert_url=lambda pk: reverse("notifications:alert", args=[pk]),
+    )
+
+
+def _timeline_limit(request) -> int:
+    try:
+        shown = int(request.GET.get("shown") or dashboard.TIMELINE_PAGE_SIZE)
+    except ValueError:
+        shown = dashboard.TIMELINE_PAGE_SIZE
+    # At most 10 pages at once: "show more" adds a page; the query stays bounded.
+    return min(max(shown, dashboard.TIMELINE_PAGE_SIZE), dashboard.TIMELINE_PAGE_SIZE * 10)
+
+
+def _level_of(rules):
+    def level_of(code: str, grade: int) -> str | None:
+        try:
+            return triage.grade_level(rules, code, grade)
+        except (KeyError, TypeError):
+            return None
+
+    return level_of
+
+
+def _symptom_section(patient, now, rules):
+    since = now - timedelta(days=dashboard.TIMELINE_DAYS)
+    history = symptom_selectors.symptom_history(patient, since)
+    axis = charts.TimeAxis(since=since, until=now, zone=patient.zone)
+    red_flags = set((rules.get("red_flags") or {}).keys())
+    return {
+        "history": history,
+        "grades_chart": charts.symptom_grades_chart(
+            chart_id="chart-grades",
+            series=history.symptoms,
+            labels=history.labels,
+            level_of=_level_of(rules),
+            red_flags=red_flags,
+            axis=axis,
+        ),
+        "temperature_chart": charts.temperature_chart(
+            chart_id="chart-temperature", readings=history.temperature, axis=axis
+        ),
+        "bp_chart": charts.blood_pressure_chart(
+            chart_id="chart-bp", readings=history.blood_pressure, axis=axis
+        ),
+        "report_rows": [
+            {
+                "report": report,
+                "symptoms": [
+                    (history.labels.get(item.get("code"), item.get("code")), item.get("grade"))
+                    for item in (report.symptoms if isinstance(report.symptoms, list) else [])
+                    if isinstance(item, dict) and item.get("grade")
+                ],
+            }
+            for report in reversed(history.reports)
+        ],
+    }
+
+
+def _prescription_forms(panel, now, zone):
+    prefix = f"rx{panel.prescription.pk}"
+    return {
+        "hold": HoldForm(prefix=f"{prefix}-hold"),
+        "resume": ResumeForm(prefix=f"{prefix}-resume"),
+        "change_dose": ChangeDoseForm(
+            prefix=f"{prefix}-dose", steps=panel.steps, current=panel.current_step
+        ),
+        "stop": StopForm(prefix=f"{prefix}-stop"),
+    }
+
+
+def _appointment_forms(panel, now, zone):
+    prefix = f"inf{panel.appointment.pk}"
+    return {
+        "given": InfusionGivenForm(
+            prefix=f"{prefix}-given",
+            initial={"given_at": local_input_value(min(panel.appointment.scheduled_at, now), zone)},
+        ),
+        "reschedule": InfusionRescheduleForm(prefix=f"{prefix}-move"),
+    }
+
+
+def _patient_page(request, patient, *, bound=None, status=200):
+    """The whole patient page. `bound` = (what, id, action, form) of a form sent with
+    errors: it is shown in place of the blank one, open, with its messages."""
+    now = timezone.now()
+    zone = patient.zone
+    rules = dashboard.rules_for_labels()
+    prescriptions, courses = dashboard.all_treatments(patient)
+    drug_names = {p.drug.code: p.drug.name for p in prescriptions}
+    for course in courses:
+        for code in course.drugs or []:
+            drug_names.setdefault(code, code.capitalize())
+    panels = dashboard.current_prescriptions(patient, now)
+    for panel in panels:
+        panel.forms = _prescription_forms(panel, now, zone)
+    appointments = dashboard.infusion_appointments_to_act_on(patient, now)
+    for panel in appointments:
+        panel.forms = _appointment_forms(panel, now, zone)
+    error_forms = []
+    if bound is not None:
+        what, pk, action, form = bound
+        items = panels if what == "prescription" else appointments
+        for panel in items:
+            obj = panel.prescription if what == "prescription" else panel.appointment
+            if obj.pk == pk:
+                panel.forms[action] = form
+        error_forms.append(form)
+    open_alerts = dashboard.unresolved_alerts_for_patient(patient)
+    alert_rows = dashboard.queue_rows(open_alerts, rules, now)
+    for row in alert_rows:
+        row.form = _resolve_form(row.alert)
+    adherence = {
+        days: medication_selectors.adherence_for_patient(patient, days=days, now=now)
+        for days in (7, 28)
+    }
+    context = {
+        "patient": patient,
+        "now": now,
+        "today": now.astimezone(zone).date(),
+        "age": patient.age_on(now.astimezone(zone).date()),
+        "line": dashboard.treatment_line(patient, prescriptions, courses, drug_names),
+        "panels": panels,
+        "appointments": appointments,
+        "alert_rows": alert_rows,
+        "adherence_7": adherence[7],
+        "adherence_28": adherence[28],
+        "has_oral": dashboard.oral_drugs_on_record(prescriptions),
+        "courses": courses,
+        "calendar": dashboard.dose_calendar(patient, now),
+        "timeline": _timeline(request, patient, now, _timeline_limit(request)),
+        "timeline_step": dashboard.TIMELINE_PAGE_SIZE,
+        "error_forms": error_forms,
+        "show_zone": patient.timezone != settings.TIME_ZONE,
+        "nav": "patients",
+        **_symptom_section(patient, now, rules),
+    }
+    return render(request, "notifications/patient_detail.html", context, status=status)
+
+
+@require_GET
+@staff_only
+def patient_detail(request, patient_id):
+    _mark_active(request)
+    patient = patient_for(request.user, patient_id, request, "nurse dashboard")
+    return _patient_page(request, patient)
+
+
+@require_GET
+@staff_only
+def patient_timeline(request, patient_id):
+    """More of the timeline (htmx "Show more"; without JavaScript the link reloads the page
+    with more entries)."""
+    patient = patient_for(request.user, patient_id, request, "timeline")
+    timeline = _timeline(request, patient, timezone.now(), _timeline_limit(request))
+    return render(
+        request,
+        "notifications/_timeline.html",
+        {"patient": patient, "timeline": timeline, "timeline_step": dashboard.TIMELINE_PAGE_SIZE},
+    )
+
+
+PRESCRIPTION_ACTIONS = {
+    "hold": (HoldForm, "hold"),
+    "resume": (ResumeForm, "resume"),
+    "change-dose": (ChangeDoseForm, "change_dose"),
+    "stop": (StopForm, "stop"),
+}
+
+
+def _prescription_done(action: str, prescription: Prescription) -> str:
+    name = prescription.drug.name
+    dose = dashboard.as_decimal_text(prescription.dose_mg)
+    return {
+        "hold": f"{name} put on hold.",
+        "resume": f"{name} resumed.",
+        "change-dose": f"{name} dose changed to {dose} mg.",
+        "stop": f"{name} stopped.",
+    }[action]
+
+
+@require_POST
+@staff_only
+def prescription_action(request, patient_id, prescription_id, action):
+    _mark_active(request)
+    if action not in PRESCRIPTION_ACTIONS:
+        raise Http404("No such action.")
+    patient = patient_for(request.user, patient_id, request, f"prescription {prescription_id}")
+    prescription = get_object_or_404(
+        Prescription.objects.select_related("drug").current(), pk=prescription_id, patient=patient
+    )
+    form_class, key = PRESCRIPTION_ACTIONS[action]
+    prefix = f"rx{prescription.pk}-" + {"change_dose": "dose"}.get(key, key)
+    kwargs = {}
+    if form_class is ChangeDoseForm:
+        panel = next(
+            p
+            for p in dashboard.current_prescriptions(patient, timezone.now())
+            if p.prescription.pk == prescription.pk
+        )
+        kwargs = {"steps": panel.steps, "current": panel.current_step}
+    form = form_class(request.POST, prefix=prefix, **kwargs)
+    with timezone.override(patient.zone):
+        valid = form.is_valid()
+    if valid:
+        data = form.cleaned_data
+        try:
+            if action == "hold":
+                prescription = medication_services.prescription_hold(
+                    prescription=prescription,
+                    reason=data["reason"],
+                    starts_at=data.get("starts_at"),
+                    ends_at=data.get("ends_at"),
+                    recorded_by=request.user,
+                )
+            elif action == "resume":
+                prescription = medication_services.prescription_resume(
+                    prescription=prescription, reason=data["reason"], recorded_by=request.user
+                )
+            elif action == "change-dose":
+                prescription = medication_services.prescription_change_dose(
+                    prescription=prescription, recorded_by=request.user, **form.service_arguments()
+                )
+            else:
+                prescription = medication_services.prescription_stop(
+                    prescription=prescription,
+                    reason=data["reason"],
+                    stopped_at=data.get("stopped_at"),
+                    recorded_by=request.user,
+                )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _prescription_done(action, prescription))
+            url = reverse("notifications:patient", args=[patient.pk]) + "#treatment"
+            return HttpResponseRedirect(url)
+    return _patient_page(
+        request, patient, bound=("prescription", prescription.pk, key, form), status=400
+    )
+
+
+@require_POST
+@staff_only
+def infusion_action(request, patient_id, appointment_id, action):
+    _mark_active(request)
+    if action not in ("given", "reschedule"):
+        raise Http404("No such action.")
+    patient = patient_for(request.user, patient_id, request, f"infusion {appointment_id}")
+    appointment = get_object_or_404(
+        InfusionAppointment.objects.select_related("course").filter(
+            state__in=[AppointmentState.SCHEDULED, AppointmentState.MISSED]
+        ),
+        pk=appointment_id,
+        patient=patient,
+    )
+    if action == "given":
+        form = InfusionGivenForm(request.POST, prefix=f"inf{appointment.pk}-given")
+    else:
+        form = InfusionRescheduleForm(request.POST, prefix=f"inf{appointment.pk}-move")
+    with timezone.override(patient.zone):
+        valid = form.is_valid()
+    if valid:
+        try:
+            if action == "given":
+                medication_services.infusion_mark_given(
+                    appointment=appointment,
+                    given_at=form.cleaned_data["given_at"],
+                    recorded_by=request.user,
+                )
+                message = f"Infusion cycle {appointment.cycle_number} marked given."
+            else:
+                medication_services.infusion_reschedule(
+                    appointment=appointment,
+                    scheduled_at=form.cleaned_data["scheduled_at"],
+                    reason=form.cleaned_data["reason"],
+                    recorded_by=request.user,
+                )
+                message = f"Infusion cycle {appointment.cycle_number} moved."
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, message)
+            url = reverse("notifications:patient", args=[patient.pk]) + "#infusions"
+            return HttpResponseRedirect(url)
+    return _patient_page(
+        request,
+        patient,
+        bound=("appointment", appointment.pk, "given" if action == "given" else "reschedule", form),
+        status=400,
+    )
