@@ -289,5 +289,11 @@ class SymptomReportAdmin(admin.ModelAdmin):
         for report_id in queryset.filter(triaged_at__isnull=True).values_list("pk", flat=True):
             outcome = symptom_services.symptom_report_triage(report_id=report_id)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        summary = ", ".join(f"{outcome.replace('_', ' ')} {n}" for outcome, n in outcomes.items())
+        words = {
+            "graded": "graded now",
+            "invalid": "cannot be graded (invalid data; see the log)",
+            "already_graded": "already graded",
+            "missing": "no longer there",
+        }
+        summary = "; ".join(f"{n} {words[outcome]}" for outcome, n in outcomes.items())
         self.message_user(request, summary or "Nothing to grade.", messages.INFO)

@@ -117,6 +117,9 @@ def _has_lone_surrogate(value: Any, depth: int = 0) -> bool:
 
 
 class SymptomReportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """A symptom report. Unknown fields are refused (400), as is anything the active triage
+    rule set does not accept; nothing is stored unless the whole report is valid."""
+
     patient = serializers.IntegerField(
         required=False,
         allow_null=True,

@@ -353,9 +353,7 @@ def atezolizumab_course(patient, *, status=CourseStatus.ACTIVE, given_days_ago=N
         status=status,
     )
     if given_days_ago is not None:
-        for cycle, given_at in enumerate(
-            [first, NOW - timedelta(days=given_days_ago)], start=1
-        ):
+        for cycle, given_at in enumerate([first, NOW - timedelta(days=given_days_ago)], start=1):
             InfusionAppointment.objects.create(
                 course=course,
                 patient=patient,
