@@ -365,15 +365,28 @@ class InfusionCourseAdmin(admin.ModelAdmin):
         "drugs",
         "interval_days",
         "first_infusion_at",
+        "status",
+        "stopped_at",
         "warnings",
         "override_reason",
         "recorded_at",
         "recorded_by",
     ]
     inlines = [InfusionAppointmentInline]
+    actions = ["stop_courses"]
 
     def has_add_permission(self, request) -> bool:
         return False  # planned through the API (with the prescribing checks)
+
+    @admin.action(description="Stop the selected courses (cancel planned appointments)")
+    def stop_courses(self, request, queryset):
+        stopped = 0
+        for course in queryset.filter(status="active"):
+            services.infusion_course_stop(
+                course=course, reason="Stopped by an administrator", recorded_by=request.user
+            )
+            stopped += 1
+        self.message_user(request, f"{stopped} course(s) stopped.", messages.INFO)
 
 
 @admin.register(InfusionAppointment)

@@ -1420,3 +1420,37 @@ def infusion_reschedule(
     appointment.refresh_from_db()
     _move_later_appointments(appointment, scheduled_at)
     return appointment
+
+
+@transaction.atomic
+def infusion_course_stop(
+    *,
+    course: InfusionCourse,
+    reason: str,
+    stopped_at: datetime | None = None,
+    recorded_by=None,
+    now: datetime | None = None,
+) -> InfusionCourse:
+    """Stop a course: planned appointments from the stop on are cancelled (history stays).
+    Atezolizumab is interrupted rather than reduced (drugs.md)."""
+    now = _now(now)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["Give the reason for stopping."]})
+    stopped_at = stopped_at or now
+    updated = InfusionCourse.objects.filter(pk=course.pk, status=CourseStatus.ACTIVE).update(
+        status=CourseStatus.STOPPED, stopped_at=stopped_at
+    )
+    if updated != 1:
+        raise ValidationError({"non_field_errors": ["This infusion course is already stopped."]})
+    InfusionAppointment.objects.filter(
+        course=course, state=AppointmentState.SCHEDULED, scheduled_at__gte=stopped_at
+    ).update(
+        state=AppointmentState.CANCELLED,
+        state_changed_at=now,
+        reschedule_reason=f"Course stopped: {reason}",
+        updated_at=now,
+    )
+    course.refresh_from_db()
+    logger.info("infusion course %s stopped", course.pk)
+    return course

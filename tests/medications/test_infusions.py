@@ -225,3 +225,24 @@ def test_course_create_validates_in_the_service_too(eligible):
             first_infusion_at=NOW + timedelta(days=1),
             interval_days=3,
         )
+
+
+def test_stopping_a_course_cancels_planned_appointments(api, nurse, eligible):
+    create(api(nurse), eligible)
+    course = InfusionCourse.objects.get()
+    first = course.appointments.get(cycle_number=1)
+    services.infusion_mark_given(
+        appointment=first, given_at=utc(2026, 1, 6, 10), now=utc(2026, 1, 6, 12)
+    )
+    services.infusion_course_stop(course=course, reason="Progression", now=utc(2026, 1, 20))
+    states = dict(course.appointments.values_list("cycle_number", "state"))
+    assert states[1] == AppointmentState.GIVEN
+    assert {states[n] for n in range(2, 8)} == {AppointmentState.CANCELLED}
+    assert services.infusion_appointments_extend(now=utc(2026, 3, 1)) == 0
+    with pytest.raises(ValidationError, match="already stopped"):
+        services.infusion_course_stop(course=course, reason="again", now=utc(2026, 1, 21))
+    # a new course may now be planned
+    assert (
+        create(api(nurse), eligible, when=utc(2026, 1, 21), override_reason="2nd").status_code
+        == 201
+    )

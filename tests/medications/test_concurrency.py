@@ -1,0 +1,63 @@
+"""A dose log and the missed-dose sweep racing on one dose (real PostgreSQL row locks)."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from medications import services
+from medications.models import DoseLog, DoseState, ExpectedDose
+from medications.signals import dose_logged
+
+from .conftest import prescribe, utc
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def sweep_marks_missed(dose_id: int, result: dict) -> None:
+    """What the notifications sweep does: a conditional update on the pending state."""
+    try:
+        result["updated"] = ExpectedDose.objects.filter(pk=dose_id, state="pending").update(
+            state="missed"
+        )
+    finally:
+        connection.close()
+
+
+def test_sweep_waiting_on_a_log_in_progress_changes_nothing(patient):
+    prescription = prescribe(patient, now=utc(2026, 3, 2, 7))
+    dose = prescription.expected_doses.get(due_at=utc(2026, 3, 2, 8))
+    result: dict = {}
+    sweep = threading.Thread(target=sweep_marks_missed, args=(dose.pk, result))
+
+    def start_sweep_inside_the_log(**kwargs):
+        # The log's transaction holds the row: the sweep must wait for it, then find the
+        # dose no longer pending.
+        sweep.start()
+        sweep.join(timeout=1)
+        assert sweep.is_alive(), "the sweep did not wait for the dose's row lock"
+
+    dose_logged.connect(start_sweep_inside_the_log)
+    try:
+        services.dose_log(
+            dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 8, 5)
+        )
+    finally:
+        dose_logged.disconnect(start_sweep_inside_the_log)
+    sweep.join(timeout=10)
+    assert result == {"updated": 0}
+    dose.refresh_from_db()
+    assert dose.state == DoseState.TAKEN
+    assert DoseLog.objects.count() == 1
+
+
+def test_log_after_the_sweep_is_taken_late(patient):
+    prescription = prescribe(patient, now=utc(2026, 3, 2, 7))
+    dose = prescription.expected_doses.get(due_at=utc(2026, 3, 2, 8))
+    result: dict = {}
+    sweep_marks_missed(dose.pk, result)
+    assert result == {"updated": 1}
+    logged = services.dose_log(
+        dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 15)
+    )
+    assert logged.dose.state == DoseState.TAKEN_LATE
