@@ -1,0 +1,17 @@
+"""Small template helpers for the patient pages."""
+
+import re
+
+from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+_EMERGENCY = re.compile(r"\b999\b")
+
+
+@register.filter
+def emergency_links(text: str) -> str:
+    """Make '999' in advice text a tap-to-call link (the text itself is escaped)."""
+    return mark_safe(_EMERGENCY.sub('<a href="tel:999">999</a>', escape(text)))  # noqa: S308
