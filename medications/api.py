@@ -297,7 +297,7 @@ class InfusionCourseViewSet(
         return selectors.infusion_courses_visible_to(self.request.user).order_by("-id")
 
     def object_for(self, user, pk):
-        return selectors._get_or_404(self.get_queryset(), pk, "infusion course")
+        return selectors.infusion_course_for(user, pk)
 
     def get_permissions(self):
         if self.action in ("list", "retrieve"):

@@ -70,6 +70,10 @@ def infusion_courses_visible_to(user) -> QuerySet[InfusionCourse]:
     )
 
 
+def infusion_course_for(user, course_id) -> InfusionCourse:
+    return _get_or_404(infusion_courses_visible_to(user), course_id, "infusion course")
+
+
 def appointments_visible_to(user) -> QuerySet[InfusionAppointment]:
     return _scope(InfusionAppointment.objects.select_related("course", "patient"), user)
 

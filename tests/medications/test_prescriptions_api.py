@@ -134,6 +134,18 @@ def test_unmet_checks_are_listed_and_refused_without_an_override(api, nurse, tea
     assert nothing_stored()
 
 
+def test_dose_off_the_ladder_needs_an_override(api, nurse, patient):
+    response = post(api(nurse), URL, body(patient, dose_mg="300"))
+    assert response.status_code == 400
+    (check,) = response.json()["prescribing_checks"]
+    assert check["code"] == "dose_not_on_ladder"
+    assert "400 mg twice daily" in check["message"]
+    assert nothing_stored()
+    allowed = post(api(nurse), URL, body(patient, dose_mg="300", override_reason="Trial dose"))
+    assert allowed.status_code == 201
+    assert allowed.json()["warnings"][0]["code"] == "dose_not_on_ladder"
+
+
 def test_override_reason_stores_the_warnings(api, nurse, team):
     patient = PatientFactory(care_team=team, child_pugh_class="B")
     response = post(
