@@ -28,6 +28,11 @@ class AlertSerializer(serializers.ModelSerializer):
     overdue), then extras."""
 
     overdue = serializers.SerializerMethodField()
+    # Declared so the schema allows "" (not resolved yet): a read-only field built from the
+    # model drops allow_blank, and the schema then forbids the value the API really sends.
+    outcome = serializers.ChoiceField(
+        choices=AlertOutcome.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Alert
