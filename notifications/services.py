@@ -288,7 +288,10 @@ def _alerts_raise(specs: Sequence[AlertSpec], *, now: datetime) -> list[RaiseRes
         # A fixed lock order: two sweeps locking the same alerts cannot deadlock.
         .order_by("pk")
     }
-    created, raced = _create_alerts([s for k, s in by_key.items() if k not in existing], now)
+    # Inserted in key order: two sweeps inserting overlapping keys wait for each other in one
+    # direction only (a waits-for cycle, i.e. a deadlock, needs two orders).
+    missing = [by_key[key] for key in sorted(by_key) if key not in existing]
+    created, raced = _create_alerts(missing, now)
     pairs = [(alert, by_key[key]) for key, alert in existing.items()] + raced
 
     results: list[RaiseResult] = []
