@@ -45,8 +45,11 @@ from patients.roles import role_of, team_ids_for
 from . import selectors
 from .models import (
     Alert,
+    AlertEvent,
+    AlertEventKind,
     AlertKind,
     AlertLevel,
+    AlertOutcome,
     AlertStatus,
     Channel,
 )
@@ -398,6 +401,45 @@ def rules_for_labels() -> Mapping[str, Any]:
         from medications.triage_rules import DEFAULT_RULES
 
         return DEFAULT_RULES
+
+
+def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
+    """An alert event's details in words (the data the services record, without ids)."""
+    data = event.data or {}
+    kind = event.kind
+    parts: list[str] = []
+    if kind == AlertEventKind.CREATED:
+        if data.get("level"):
+            parts.append(f"{str(data['level']).capitalize()} alert")
+    elif kind == AlertEventKind.LEVEL_RAISED:
+        parts.append(f"From {data.get('from', '?')} to {data.get('to', '?')}")
+        if data.get("reopened"):
+            parts.append("its acknowledgement no longer covers it: open again")
+    elif kind == AlertEventKind.UPDATED:
+        if data.get("added"):
+            parts.append(f"{data['added']} more (now {data.get('occurrences')})")
+        if data.get("reasons_added"):
+            parts.append(
+                "new: " + ", ".join(str(code).replace("_", " ") for code in data["reasons_added"])
+            )
+    elif kind == AlertEventKind.RESOLVED:
+        outcome = data.get("outcome")
+        if outcome in AlertOutcome.values:
+            parts.append(AlertOutcome(outcome).label)
+        if data.get("automatic"):
+            parts.append("closed automatically")
+    elif kind == AlertEventKind.ESCALATED:
+        parts.append("Sent to the on-call channel")
+    elif kind in (AlertEventKind.DELIVERED, AlertEventKind.DELIVERY_FAILED):
+        channel = channel_names.get(data.get("channel_id"))
+        if channel:
+            parts.append(channel)
+        if data.get("attempts"):
+            attempts = data["attempts"]
+            parts.append(f"{attempts} attempt{'s' if attempts != 1 else ''}")
+        if data.get("error"):
+            parts.append(str(data["error"])[:120])
+    return "; ".join(parts)
 
 
 # --- patients list --------------------------------------------------------------------------
@@ -834,14 +876,18 @@ def oral_drugs_on_record(prescriptions: Sequence[Prescription]) -> bool:
     return any(p.drug.route == Route.ORAL for p in prescriptions)
 
 
-def unresolved_alerts_for_patient(patient: Patient) -> list[Alert]:
-    return list(
+def unresolved_alerts_for_patient(patient: Patient, limit: int = 10) -> tuple[list[Alert], int]:
+    """The patient's open and acknowledged alerts, most urgent first (at most `limit`; the
+    queue filtered by NHS number shows the rest), and how many more there are. 2 queries."""
+    qs = (
         Alert.objects.unresolved()
         .filter(patient=patient)
         .select_related("acknowledged_by", "symptom_report", "care_team", "patient")
         .annotate(level_order=LEVEL_ORDER)
         .order_by("level_order", "created_at", "id")
     )
+    shown = list(qs[:limit])
+    return shown, max(qs.count() - len(shown), 0)
 
 
 def kind_choices() -> list[tuple[str, str]]:

@@ -192,8 +192,8 @@ def queue_pulse(request):
     else:
         base = dashboard.latest_red_alert_id(request.user)
     seen = max(_whole(request.GET.get("red_seen")), base)
-    rules = dashboard.rules_for_labels()
     since_opened = dashboard.new_red_alerts(request.user, base)
+    rules = dashboard.rules_for_labels() if since_opened else {}
     announce = [alert for alert in since_opened if alert.pk > seen]
     context = {
         "banner": [
@@ -215,14 +215,18 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
     rules = dashboard.rules_for_labels()
     now = timezone.now()
     due_text, overdue = dashboard.deadline_words(alert, now)
+    deliveries = list(alert.deliveries.all())
+    channel_names = {d.channel_id: d.channel.name for d in deliveries}
     return render(
         request,
         "notifications/alert_detail.html",
         {
             "alert": alert,
             "reasons": dashboard.alert_reasons(alert, rules),
-            "events": list(alert.events.all()),
-            "deliveries": list(alert.deliveries.all()),
+            "events": [
+                (event, dashboard.event_words(event, channel_names)) for event in alert.events.all()
+            ],
+            "deliveries": deliveries,
             "due_text": due_text,
             "overdue": overdue,
             "form": resolve_form or _resolve_form(alert),
@@ -452,7 +456,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
             if obj.pk == pk:
                 panel.forms[action] = form
         error_forms.append(form)
-    open_alerts = dashboard.unresolved_alerts_for_patient(patient)
+    open_alerts, more_alerts = dashboard.unresolved_alerts_for_patient(patient)
     alert_rows = dashboard.queue_rows(open_alerts, rules, now)
     for row in alert_rows:
         row.form = _resolve_form(row.alert)
@@ -469,6 +473,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "panels": panels,
         "appointments": appointments,
         "alert_rows": alert_rows,
+        "more_alerts": more_alerts,
         "adherence_7": adherence[7],
         "adherence_28": adherence[28],
         "has_oral": dashboard.oral_drugs_on_record(prescriptions),
