@@ -138,3 +138,57 @@ class JSONBodyGuardMiddleware:
         except (ValueError, RecursionError):
             return JsonResponse({"detail": "The request body is not valid JSON."}, status=400)
         return None
+
+
+# --- schema: the error answers every operation can give ------------------------------------
+_ERROR_SCHEMA = {
+    "type": "object",
+    "description": "What went wrong: `detail`, or each bad field with its messages.",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": True,
+}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorAnswer"}
+_ERRORS = {
+    "400": "Bad input: each bad field is named (unknown fields too), or a malformed body.",
+    "401": "Not signed in: send `Authorization: Token <token>`.",
+    "403": "Signed in, but your role may not do this.",
+    "404": "Not found, or not in your care (never 403, which would confirm it exists).",
+    "413": "The request body is larger than the service accepts.",
+    "429": "Too many requests, or sign-in locked after repeated failures: see Retry-After.",
+}
+
+
+def document_error_answers(result, generator, request, public):
+    """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]):
+    adds the error answers the service's shared layers give to every operation that does
+    not document them itself, so clients (and the schemathesis run) see the whole truth:
+    401/403 where sign-in is needed, 404 for ids in the path and list pages, 400 for bodies
+    and query parameters, 413 for bodies, 429 everywhere (throttling)."""
+    result.setdefault("components", {}).setdefault("schemas", {})["ErrorAnswer"] = _ERROR_SCHEMA
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            signed_in = any(entry for entry in operation.get("security", []))
+            codes = ["429"]
+            if signed_in:
+                codes += ["401", "403"]
+            if any(p.get("in") == "path" for p in parameters) or any(
+                p.get("in") == "query" and p.get("name") == "page" for p in parameters
+            ):
+                codes.append("404")
+            if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
+                codes.append("400")
+            if "requestBody" in operation:
+                codes.append("413")
+            for code in codes:
+                responses.setdefault(
+                    code,
+                    {
+                        "description": _ERRORS[code],
+                        "content": {"application/json": {"schema": _ERROR_REF}},
+                    },
+                )
+    return result

@@ -3,8 +3,8 @@
 (tests/security/test_authorisation_matrix.build_world).
 
 Each operation gets a fixed, derandomised set of generated requests (MAX_EXAMPLES), so a run
-is repeatable and bounded in time. Checks: never a 5xx, the Content-Type and the body of every
-answer conform to the schema. Part of `make test`; `make fuzz` runs only these.
+is repeatable and bounded in time. Checks: never a 5xx; the status code, the Content-Type and
+the body of every answer conform to the schema. Part of `make test`; `make fuzz` runs only these.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from .test_authorisation_matrix import NOW, build_world
@@ -34,7 +35,12 @@ from .test_authorisation_matrix import NOW, build_world
 pytestmark = pytest.mark.fuzz
 
 MAX_EXAMPLES = 25
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
