@@ -7,6 +7,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.generation import GenerationMode
@@ -76,4 +78,10 @@ def fuzz(operation, mode, key, statuses):
 @pytest.fixture
 def settings_no_throttle(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
-    return settings
+    # Requests go through the WSGI app, not Django's test client: keep the test's database
+    # connection open between them as the test client does (it would close it on PostgreSQL).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield settings
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
