@@ -17,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from . import symptom_services
@@ -106,9 +106,12 @@ class TriageRuleSetAdmin(admin.ModelAdmin):
             ("Make a new version from this one", {"fields": ["rules_json", "change_note"]}),
         ]
 
-    @admin.display(description="Reports graded")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(report_count=Count("reports"))
+
+    @admin.display(description="Reports graded", ordering="report_count")
     def reports(self, ruleset: TriageRuleSet) -> int:
-        return ruleset.reports.count()
+        return ruleset.report_count
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # results point at their version for good
