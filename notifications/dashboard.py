@@ -697,7 +697,8 @@ def patient_timeline(
         if report.systolic_bp is not None:
             words.append(f"BP {report.systolic_bp}/{report.diastolic_bp}")
         level = report.triage_level or ""
-        title = f"Symptom report: {level.capitalize() or 'not graded yet'}"
+        # The level shows as a coloured label with its name beside the title.
+        title = "Symptom report" if level else "Symptom report (not graded yet)"
         entries.append(
             TimelineEntry(
                 at=report.reported_at,
@@ -749,7 +750,7 @@ def patient_timeline(
                 at=alert.created_at,
                 kind="alert",
                 kind_label="Alert",
-                title=f"{alert.get_level_display()} alert: {alert.get_kind_display()}",
+                title=f"Alert: {alert.get_kind_display()}",
                 detail=detail,
                 level=alert.level,
                 url=alert_url(alert.pk),
@@ -792,6 +793,7 @@ class CalendarDay:
     missed: int = 0  # missed or not taken (skipped)
     pending: int = 0  # upcoming or still inside the late window
     in_range: bool = True
+    label: str = ""  # "3", or "1 Nov" on the first shown day and the first of a month
 
     @property
     def status(self) -> str:
@@ -866,6 +868,8 @@ def dose_calendar(
         for _ in range(7):
             cell = by_day.get(day) or CalendarDay(day)
             cell.in_range = first <= day <= today
+            month = day == first or day.day == 1
+            cell.label = f"{day.day} {day:%b}" if month else str(day.day)
             week.append(cell)
             day += timedelta(days=1)
         weeks.append(week)

@@ -219,6 +219,16 @@ def test_dashboard_pages_are_accessible_and_look_calm(
     assert_accessible(page)
     screenshot(page, "nurse-alert-desktop")
 
+    # A prescription action sent with problems: the page comes back with them next to the
+    # fields and a summary at the top, and is still accessible.
+    page.goto(f"{live_server.url}/nurse/patients/{priya.pk}/")
+    page.get_by_text("Change dose", exact=False).first.click()
+    page.get_by_role("button", name="Change the dose").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator("details.action[open] .field-error").first).to_be_visible()
+    assert_accessible(page)
+
     # An open resolve form in the queue, with its error, is accessible too.
     page.goto(f"{live_server.url}/nurse/")
     row = page.locator(f"#alert-row-{red_alert.pk}")

@@ -558,9 +558,9 @@ def test_patient_page_timeline_adherence_calendar_and_charts(client, nurse, pati
     response = client.get(f"/nurse/patients/{patient.pk}/")
     html, page = response.content.decode(), text(response)
     # Timeline: reports with their triage, alerts, doses, newest first.
-    assert "Symptom report: Red" in page  # temperature 38.0 is red
-    assert "Symptom report: Amber" in page
-    assert "Red alert: Symptom report" in page
+    assert "Red Symptom report" in page  # temperature 38.0 is red
+    assert "Amber Symptom report" in page
+    assert "Red Alert: Symptom report" in page
     assert page.index("fatigue") < page.index("Diarrhoea 2")
     assert "sorafenib 400 mg" in page
     # Adherence 7 and 28 days, and the calendar.
