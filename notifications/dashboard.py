@@ -169,10 +169,19 @@ def alert_queue(user, filters: QueueFilters) -> QuerySet[Alert]:
     return qs
 
 
-def level_counts(alerts: QuerySet[Alert]) -> list[tuple[str, int]]:
-    """(level, number) of the filtered queue, red first: one query."""
-    counts = dict(alerts.order_by().values_list("level").annotate(n=Count("id")))
-    return [(level, counts[level]) for level in LEVEL_RANKED if counts.get(level)]
+def queue_counts(alerts: QuerySet[Alert], now: datetime) -> dict[str, Any]:
+    """How many of the filtered queue are at each level (red first) and how many are
+    overdue (open past their deadline): one query."""
+    totals = alerts.order_by().aggregate(
+        red=Count("id", filter=Q(level=AlertLevel.RED)),
+        amber=Count("id", filter=Q(level=AlertLevel.AMBER)),
+        green=Count("id", filter=Q(level=AlertLevel.GREEN)),
+        overdue=Count("id", filter=Q(status=AlertStatus.OPEN, due_by__lte=now)),
+    )
+    return {
+        "levels": [(level, totals[level]) for level in LEVEL_RANKED if totals[level]],
+        "overdue": totals["overdue"],
+    }
 
 
 LEVEL_RANKED = (AlertLevel.RED, AlertLevel.AMBER, AlertLevel.GREEN)

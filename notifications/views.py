@@ -135,7 +135,7 @@ def _queue_context(request, *, now):
     page_query = urlencode({**applied, "page": page.number})
     return {
         "nav": "queue",
-        "level_counts": dashboard.level_counts(alerts),
+        "counts": dashboard.queue_counts(alerts, now),
         "next_url": f"{reverse('notifications:queue')}?{page_query}",
         "form": form,
         "filters": filters,

@@ -174,6 +174,7 @@ def test_overdue_alerts_say_overdue(client, nurse, patient):
     response = client.get("/nurse/")
     assert 'class="overdue"' in response.content.decode()
     assert "Overdue by 15 min" in text(response)
+    assert "1 red ; 1 overdue" in text(response)
 
 
 @pytest.mark.django_db
@@ -207,7 +208,7 @@ def test_missed_dose_reasons_are_in_words(client, nurse, patient):
     )
     client.force_login(nurse)
     page = text(client.get("/nurse/"))
-    assert "Missed dose" in page
+    assert "Missed dose Missed Sorafenib dose" in page
     assert "2 or more consecutive expected doses missed" in page
     assert "consecutive_missed_doses" not in page
 
