@@ -476,6 +476,9 @@ def symptom_report_alert_raise(*, report: SymptomReport, now: datetime | None = 
     if not _needs_alert(report):
         return None
     now = _now(now)
+    # The report's row lock first, then the alert: the same order as the sweep (which locks
+    # the reports it raises), so the two never wait for each other in a circle.
+    SymptomReport.objects.select_for_update().filter(pk=report.pk).values_list("pk").first()
     care_team_id = Patient.objects.values_list("care_team_id", flat=True).get(pk=report.patient_id)
     result = _alerts_raise([_symptom_spec(report, care_team_id)], now=now)[0]
     SymptomReport.objects.filter(pk=report.pk, alert_raised_at__isnull=True).update(
