@@ -37,13 +37,29 @@ def _database_name(url: str) -> str:
     return name
 
 
+_run_lock = None  # the admin connection holding this run's advisory lock
+
+
 def recreate_database(url: str) -> None:
-    """Drop and create the bench database (connecting to the server's 'postgres' db)."""
+    """Drop and create the bench database (connecting to the server's 'postgres' db).
+
+    Two `make bench` runs on one machine would drop each other's database: the first
+    takes a PostgreSQL advisory lock (held until this process exits) and a second waits
+    for it."""
+    global _run_lock
     import psycopg
 
     name = _database_name(url)
     parts = urlparse(url)
     admin = parts._replace(path="/postgres").geturl()
+    if _run_lock is None:
+        _run_lock = psycopg.connect(admin, autocommit=True)
+        key = [f"tracker-bench:{name}"]
+        if not _run_lock.execute("SELECT pg_try_advisory_lock(hashtext(%s))", key).fetchone()[0]:
+            print(
+                f"[bench] another bench run is using {name}; waiting for it to finish", flush=True
+            )
+            _run_lock.execute("SELECT pg_advisory_lock(hashtext(%s))", key)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
