@@ -30,7 +30,7 @@ class Scale:
     patients: int = 10_000
     sweep_small: int = 1_000
     sweep_reps: int = 5
-    generation_reps: int = 3
+    generation_reps: int = 2
     alerts: int = 100_000
     open_alerts: int = 1_000
     queue_reps: int = 30
