@@ -154,13 +154,26 @@ def expand(plan: Plan, *, since: datetime, until: datetime) -> list[PlannedDose]
     regimens = sorted(plan.regimens, key=lambda r: r.effective_at)
     boundaries = [r.effective_at for r in regimens[1:]]
 
+    # Worked out once per call rather than per dose: this runs for every patient hourly.
+    window = plan.late_window
+    late_delta = (
+        timedelta(seconds=float(Decimal(window.hours) * 3600)) if window.rule == HOURS else None
+    )
+    holds = tuple(plan.holds)
+    spans = [
+        (
+            regimen,
+            regimen.effective_at if index else None,
+            boundaries[index] if index < len(boundaries) else None,
+            Decimal(regimen.dose_mg),
+        )
+        for index, regimen in enumerate(regimens)
+    ]
     planned: list[PlannedDose] = []
     for day in _local_dates(first_day, last_day):
-        for index, regimen in enumerate(regimens):
+        for regimen, starts, ends, dose_mg in spans:
             if not regimen.is_dosing_day(day, plan.start_date):
                 continue
-            starts = regimen.effective_at if index else None
-            ends = boundaries[index] if index < len(boundaries) else None
             for moment in regimen.times:
                 due = datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
                 if not (lower <= due < upper):
@@ -170,9 +183,11 @@ def expand(plan: Plan, *, since: datetime, until: datetime) -> list[PlannedDose]
                 planned.append(
                     PlannedDose(
                         due_at=due,
-                        late_until=plan.late_window.closes_at(due, zone),
-                        dose_mg=Decimal(regimen.dose_mg),
-                        held=any(hold.covers(due) for hold in plan.holds),
+                        late_until=due + late_delta
+                        if late_delta is not None
+                        else window.closes_at(due, zone),
+                        dose_mg=dose_mg,
+                        held=bool(holds) and any(hold.covers(due) for hold in holds),
                     )
                 )
     planned.sort(key=lambda dose: dose.due_at)
