@@ -49,7 +49,7 @@ from medications.models import (
 from patients.models import CareTeam, Patient, ReminderChannel
 from tracker.queue import enqueue_on_commit
 
-from . import channels, rules, sms
+from . import bulk, channels, rules, sms
 from .models import (
     LEVEL_RANK,
     Alert,
@@ -145,31 +145,43 @@ class RaiseResult:
     level_raised: bool = False
 
 
+def _alert_row(spec: AlertSpec, now: datetime) -> dict:
+    return {
+        "patient_id": spec.patient_id,
+        "care_team_id": spec.care_team_id,
+        "kind": spec.kind,
+        "level": spec.level,
+        "status": AlertStatus.OPEN,
+        "reasons": list(spec.reasons),
+        "summary": spec.summary[:300],
+        "dedup_key": spec.dedup_key,
+        "symptom_report_id": spec.symptom_report_id,
+        "prescription_id": spec.prescription_id,
+        "appointment_id": spec.appointment_id,
+        "occurrences": spec.occurrences,
+        "details": dict(spec.details),
+        "created_at": now,
+        "updated_at": now,
+        "due_by": rules.due_by_for(spec.level, now),
+        "outcome": "",
+        "resolution_note": "",
+    }
+
+
 def _new_alert(spec: AlertSpec, now: datetime) -> Alert:
-    return Alert(
-        patient_id=spec.patient_id,
-        care_team_id=spec.care_team_id,
-        kind=spec.kind,
-        level=spec.level,
-        status=AlertStatus.OPEN,
-        reasons=list(spec.reasons),
-        summary=spec.summary[:300],
-        dedup_key=spec.dedup_key,
-        symptom_report_id=spec.symptom_report_id,
-        prescription_id=spec.prescription_id,
-        appointment_id=spec.appointment_id,
-        occurrences=spec.occurrences,
-        details=dict(spec.details),
-        created_at=now,
-        updated_at=now,
-        due_by=rules.due_by_for(spec.level, now),
-    )
+    return Alert(**_alert_row(spec, now))
 
 
 def _create_alerts(specs: Sequence[AlertSpec], now: datetime) -> tuple[list[Alert], list]:
-    """Insert new alerts; returns (created, [(existing alert, spec)] that raced us)."""
+    """Insert new alerts; returns (created, [(existing alert, spec)] that raced us).
+
+    Someone may insert one of these keys between our read and our insert (a concurrent
+    sweep; the task and the sweep for one report): that alert is locked and merged into
+    instead, never duplicated."""
     if not specs:
         return [], []
+    if bulk.fast():
+        return _create_alerts_postgres(specs, now)
     new = [_new_alert(spec, now) for spec in specs]
     try:
         with transaction.atomic():
@@ -177,8 +189,6 @@ def _create_alerts(specs: Sequence[AlertSpec], now: datetime) -> tuple[list[Aler
         return new, []
     except IntegrityError:
         pass
-    # Someone (a concurrent sweep, the receiver and the sweep for one report) inserted one of
-    # these keys between our read and our insert: one at a time, and merge into theirs.
     created, raced = [], []
     for spec in specs:
         try:
@@ -190,6 +200,46 @@ def _create_alerts(specs: Sequence[AlertSpec], now: datetime) -> tuple[list[Aler
             existing = Alert.objects.select_for_update().get(dedup_key=spec.dedup_key)
             raced.append((existing, spec))
     return created, raced
+
+
+def _create_alerts_postgres(specs: Sequence[AlertSpec], now: datetime):
+    created: list[Alert] = []
+    raced: list = []
+    pending = list(specs)
+    # A key another transaction inserted (ON CONFLICT DO NOTHING waits for it to commit) is
+    # read and merged into; if it was resolved and its key cleared meanwhile, insert again.
+    for _ in range(3):
+        inserted = {
+            key: pk
+            for pk, key in bulk.insert_rows(
+                Alert,
+                [_alert_row(spec, now) for spec in pending],
+                on_conflict="ON CONFLICT (dedup_key) DO NOTHING",
+                returning=("id", "dedup_key"),
+                order_by="dedup_key",
+            )
+        }
+        missing = {}
+        for spec in pending:
+            pk = inserted.get(spec.dedup_key)
+            if pk is None:
+                missing[spec.dedup_key] = spec
+                continue
+            alert = _new_alert(spec, now)
+            alert.pk = pk
+            alert._state.adding = False
+            alert._state.db = "default"
+            created.append(alert)
+        if not missing:
+            return created, raced
+        for alert in (
+            Alert.objects.select_for_update().filter(dedup_key__in=list(missing)).order_by("pk")
+        ):
+            raced.append((alert, missing.pop(alert.dedup_key)))
+        pending = list(missing.values())
+        if not pending:
+            return created, raced
+    raise IntegrityError("could not insert or find alerts for " + ", ".join(missing))
 
 
 def _merge_reasons(old: list[dict], new: list[dict]) -> list[dict]:
@@ -295,15 +345,15 @@ def _alerts_raise(specs: Sequence[AlertSpec], *, now: datetime) -> list[RaiseRes
     pairs = [(alert, by_key[key]) for key, alert in existing.items()] + raced
 
     results: list[RaiseResult] = []
-    events: list[AlertEvent] = []
+    events: list[dict] = []
     for alert in created:
         results.append(RaiseResult(alert=alert, created=True, changed=True))
         events.append(
-            AlertEvent(
-                alert=alert,
-                at=now,
-                kind=AlertEventKind.CREATED,
-                data={
+            _event_row(
+                alert.pk,
+                AlertEventKind.CREATED,
+                now,
+                {
                     "level": alert.level,
                     "kind": alert.kind,
                     "reasons": [r.get("code") for r in alert.reasons],
@@ -321,14 +371,36 @@ def _alerts_raise(specs: Sequence[AlertSpec], *, now: datetime) -> list[RaiseRes
         if changed:
             changed_alerts.append(alert)
             kind = AlertEventKind.LEVEL_RAISED if level_raised else AlertEventKind.UPDATED
-            events.append(AlertEvent(alert=alert, at=now, kind=kind, data=data))
-    if changed_alerts:
+            events.append(_event_row(alert.pk, kind, now, data))
+    if changed_alerts and bulk.fast():
+        attnames = [Alert._meta.get_field(name).attname for name in MERGED_FIELDS]
+        bulk.update_rows(
+            Alert,
+            [{"id": a.pk, **{n: getattr(a, n) for n in attnames}} for a in changed_alerts],
+        )
+    elif changed_alerts:
         Alert.objects.bulk_update(changed_alerts, MERGED_FIELDS)
-    if events:
-        AlertEvent.objects.bulk_create(events)
-    notify = [r.alert for r in results if r.created or r.level_raised]
-    _deliveries_create(notify, purpose=DeliveryPurpose.ALERT, now=now)
+    _insert_events(events)
+    _deliveries_create(
+        [r.alert for r in results if r.created or r.level_raised],
+        purpose=DeliveryPurpose.ALERT,
+        now=now,
+        renotify={r.alert.pk for r in results if r.level_raised},
+    )
     return results
+
+
+def _event_row(alert_id: int, kind: str, at: datetime, data: dict, actor_id=None) -> dict:
+    return {"alert_id": alert_id, "at": at, "actor_id": actor_id, "kind": kind, "data": data}
+
+
+def _insert_events(rows: list[dict]) -> None:
+    if not rows:
+        return
+    if bulk.fast():
+        bulk.insert_rows(AlertEvent, rows)
+    else:
+        AlertEvent.objects.bulk_create([AlertEvent(**row) for row in rows])
 
 
 def alert_raise(
@@ -692,6 +764,16 @@ def _overdue_doses(now: datetime, limit: int) -> list[int]:
 def _mark_missed(ids: list[int], now: datetime) -> list[dict]:
     """Pending -> missed, conditionally: a dose logged (or put on hold) since it was read
     keeps its new state. Returns exactly the doses this call marked."""
+    if bulk.fast():
+        rows = bulk.update_returning(
+            ExpectedDose,
+            set_sql="state = %s, state_changed_at = %s",
+            where_sql="id = ANY(%s) AND state = %s AND late_until <= %s",
+            params=[DoseState.MISSED, now, list(ids), DoseState.PENDING, now],
+            returning=("id", "prescription_id", "due_at"),
+        )
+        marked = [{"pk": pk, "prescription_id": rx, "due_at": due} for pk, rx, due in rows]
+        return sorted(marked, key=lambda d: (d["due_at"], d["pk"]))
     ExpectedDose.objects.filter(pk__in=ids, state=DoseState.PENDING, late_until__lte=now).update(
         state=DoseState.MISSED, state_changed_at=now
     )
@@ -928,18 +1010,24 @@ def escalations_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BA
                     "pk", "care_team_id", "level", "due_by"
                 )
             )
-            AlertEvent.objects.bulk_create(
+            _insert_events(
                 [
-                    AlertEvent(
-                        alert=alert,
-                        at=now,
-                        kind=AlertEventKind.ESCALATED,
-                        data={"level": alert.level, "due_by": _iso(alert.due_by)},
+                    _event_row(
+                        alert.pk,
+                        AlertEventKind.ESCALATED,
+                        now,
+                        {"level": alert.level, "due_by": _iso(alert.due_by)},
                     )
                     for alert in claimed
                 ]
             )
-            _deliveries_create(claimed, purpose=DeliveryPurpose.ESCALATION, now=now)
+            # An alert escalating a second time (its level rose) tells the on-call again.
+            _deliveries_create(
+                claimed,
+                purpose=DeliveryPurpose.ESCALATION,
+                now=now,
+                renotify={alert.pk for alert in claimed},
+            )
             escalated += len(claimed)
         if len(ids) < batch_size:
             break
@@ -985,52 +1073,79 @@ def _channels_by_team(team_ids: set[int], purpose: str) -> dict[int, list[Channe
     return by_team
 
 
-def _deliveries_create(alerts: Sequence[Alert], *, purpose: str, now: datetime) -> int:
+def _deliveries_create(
+    alerts: Sequence[Alert], *, purpose: str, now: datetime, renotify: Iterable[int] = ()
+) -> int:
     """Outbox rows, one per (alert, channel, purpose), in the caller's transaction; their
     sending is enqueued for after commit (and the delivery sweep sends whatever that
-    missed). A channel only gets alerts at or above its minimum level."""
+    missed). A channel only gets alerts at or above its minimum level.
+
+    `renotify`: ids of alerts that may already have rows (a level rise, a second
+    escalation): channels told at the lower level are told again through the same outbox
+    row (its attempt log keeps every send)."""
     if not alerts:
         return 0
     by_team = _channels_by_team({alert.care_team_id for alert in alerts}, purpose)
     rows = [
-        Delivery(
-            alert=alert,
-            channel=channel,
-            purpose=purpose,
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        {
+            "alert_id": alert.pk,
+            "channel_id": channel.pk,
+            "purpose": purpose,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+        }
         for alert in alerts
         for channel in by_team.get(alert.care_team_id, [])
         if rules.level_at_least(alert.level, channel.min_level)
     ]
     if not rows:
         return 0
-    # ignore_conflicts: a channel that already has this alert's row keeps it (see below).
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    # A level rise (or a second escalation after one) is news: channels that were already
-    # told at the lower level are told again through the same outbox row (its attempt log
-    # keeps every send). New alerts have no earlier rows, so this touches nothing for them.
-    Delivery.objects.filter(
-        alert_id__in=[alert.pk for alert in alerts],
-        purpose=purpose,
-        status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED],
-        channel__is_active=True,
-    ).update(status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, sent_at=None)
-    if len(rows) > ENQUEUE_EACH_UP_TO:
+    again: list[int] = []
+    renotify = list(renotify)
+    if renotify:
+        again = list(
+            Delivery.objects.filter(
+                alert_id__in=renotify,
+                purpose=purpose,
+                status__in=[DeliveryStatus.SENT, DeliveryStatus.FAILED],
+                channel__is_active=True,
+            ).values_list("pk", flat=True)
+        )
+        if again:
+            Delivery.objects.filter(pk__in=again).update(
+                status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, sent_at=None
+            )
+    if bulk.fast():
+        # ON CONFLICT: a channel that already has this alert's row keeps it (see renotify).
+        new = [
+            pk
+            for (pk,) in bulk.insert_rows(
+                Delivery,
+                rows,
+                on_conflict="ON CONFLICT (alert_id, channel_id, purpose) "
+                "WHERE alert_id IS NOT NULL DO NOTHING",
+                returning=("id",),
+            )
+        ]
+    else:
+        Delivery.objects.bulk_create([Delivery(**row) for row in rows], ignore_conflicts=True)
+        new = list(
+            Delivery.objects.filter(
+                alert_id__in=[alert.pk for alert in alerts],
+                purpose=purpose,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+            ).values_list("pk", flat=True)
+        )
+    ids = set(new) | set(again)
+    if len(ids) > ENQUEUE_EACH_UP_TO:
         _enqueue_delivery_sweep()
-        return len(rows)
-    ids = list(
-        Delivery.objects.filter(
-            alert_id__in=[alert.pk for alert in alerts],
-            purpose=purpose,
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-        ).values_list("pk", flat=True)
-    )
-    _enqueue_deliveries(ids)
-    return len(rows)
+    else:
+        _enqueue_deliveries(sorted(ids))
+    return len(ids)
 
 
 def _enqueue_deliveries(ids: Iterable[int]) -> None:
