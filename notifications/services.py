@@ -705,7 +705,7 @@ def _close_green_missed_dose_alert(*, dose: ExpectedDose, now: datetime) -> int 
 
 
 def unraised_supply_alerts_sweep(*, now: datetime | None = None) -> dict:
-    """ "Ran out of tablets" logs of the last days with no supply alert (the receiver failed):
+    """Logs of "ran out of tablets" in the last days with no supply alert (the receiver failed):
     raise them now. Keys are kept forever, so a resolved one is not raised again."""
     now = _now(now)
     logs = list(

@@ -31,11 +31,16 @@ def sweep_missed_infusions() -> dict:
 
 @shared_task
 def sweep_unraised_alerts() -> dict:
-    """Red and amber symptom reports and "ran out of tablets" logs whose alert the receiver
-    could not raise (triage.md: an alert is never lost)."""
-    summary = services.unraised_symptom_alerts_sweep()
-    summary["supply_alerts_raised"] = services.unraised_supply_alerts_sweep()["alerts_raised"]
-    return summary
+    """Red and amber symptom reports whose alert the receiver could not raise (triage.md:
+    an alert is never lost)."""
+    return services.unraised_symptom_alerts_sweep()
+
+
+@shared_task
+def sweep_unraised_supply_alerts() -> dict:
+    """Logs of "ran out of tablets" in the last 3 days whose supply alert was not raised. Less
+    often: it reads the recent dose logs (no index picks out "ran out")."""
+    return services.unraised_supply_alerts_sweep()
 
 
 @shared_task

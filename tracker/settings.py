@@ -336,6 +336,7 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "missed-doses": ("notifications.tasks.sweep_missed_doses", 60.0),
     "missed-infusions": ("notifications.tasks.sweep_missed_infusions", 300.0),
     "unraised-alerts": ("notifications.tasks.sweep_unraised_alerts", 60.0),
+    "unraised-supply-alerts": ("notifications.tasks.sweep_unraised_supply_alerts", 600.0),
     "alert-escalations": ("notifications.tasks.sweep_escalations", 60.0),
     "dose-reminders": ("notifications.tasks.send_dose_reminders", 60.0),
     "alert-deliveries": ("notifications.tasks.sweep_deliveries", 30.0),

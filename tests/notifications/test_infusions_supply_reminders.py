@@ -228,6 +228,7 @@ def test_the_sweep_command_runs_every_job(patient, capsys):
         "missed-doses",
         "missed-infusions",
         "unraised-alerts",
+        "unraised-supply-alerts",
         "alert-escalations",
         "dose-reminders",
         "alert-deliveries",
