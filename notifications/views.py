@@ -128,9 +128,14 @@ def _queue_context(request, *, now):
     form = QueueFilterForm(request.GET or None, teams=teams)
     filters = dashboard.QueueFilters(**form.filter_values())
     alerts = dashboard.alert_queue(request.user, filters)
-    page = Paginator(alerts, dashboard.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Page the ids, then load that page's rows with their joins: one query joining every
+    # open alert to its patient, prescription, drug, ... before the sort and LIMIT grew with
+    # the queue and the patient list (docs/benchmarks.md, benchmark 3).
+    ids = alerts.values_list("pk", flat=True)
+    page = Paginator(ids, dashboard.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page_alerts = list(alerts.filter(pk__in=list(page.object_list)))
     rules = dashboard.rules_for_labels()
-    rows = dashboard.queue_rows(page.object_list, rules, now)
+    rows = dashboard.queue_rows(page_alerts, rules, now)
     applied = {k: v for k, v in request.GET.items() if k in form.fields and v}
     page_query = urlencode({**applied, "page": page.number})
     return {
