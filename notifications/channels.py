@@ -143,10 +143,21 @@ def _send_webhook(delivery: Delivery, payload: dict) -> SendResult:
             allow_redirects=False,  # a redirect would resend the body somewhere unverified
         )
     except requests.RequestException as exc:
-        return SendResult(False, None, _short(f"{exc.__class__.__name__}: {exc}"))
+        # Not str(exc): it quotes the URL, and a receiver's URL may carry a token.
+        return SendResult(False, None, _webhook_error(exc))
     if 200 <= response.status_code < 300:
         return SendResult(True, response.status_code)
     return SendResult(False, response.status_code, f"HTTP {response.status_code}")
+
+
+def _webhook_error(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"{exc.__class__.__name__}: no answer within the timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "SSLError: the receiver's TLS certificate or handshake failed"
+    if isinstance(exc, requests.ConnectionError):
+        return "ConnectionError: could not connect to the receiver"
+    return exc.__class__.__name__
 
 
 def _send_email(delivery: Delivery, payload: dict) -> SendResult:

@@ -288,9 +288,12 @@ def test_send_test_message(patient, receiver):
 
 
 def test_an_unreachable_webhook_is_a_failed_attempt_not_an_exception(patient):
-    channel = webhook_channel(patient.care_team, "http://127.0.0.1:1/hook")
+    channel = webhook_channel(patient.care_team, "http://127.0.0.1:1/hook?token=pager-token-77")
     triaged_report(patient, level="red")
     assert services.deliveries_sweep()["retrying"] == 1
     attempt = DeliveryAttempt.objects.get(delivery__channel=channel)
     assert not attempt.ok and attempt.status_code is None
     assert "ConnectionError" in attempt.error
+    # The receiver's URL (which may carry a token) is not copied into errors or logs.
+    channel.refresh_from_db()
+    assert "pager-token-77" not in attempt.error + channel.last_error
