@@ -648,7 +648,10 @@ DOSE_FIELDS = (
 )
 
 
-@transaction.atomic
+# No savepoint of its own: its caller, the dose_logged receiver, already runs it in one (a
+# second cost two statements on every dose log; docs/benchmarks.md, benchmark 2). Called on
+# its own, it is still one transaction.
+@transaction.atomic(savepoint=False)
 def dose_log_alerts_update(*, log: DoseLog, dose: ExpectedDose, now: datetime | None = None):
     """After a dose log: "ran out of tablets" raises an amber supply alert (one per log);
     a dose taken on time closes the prescription's open GREEN missed-dose alert with the
