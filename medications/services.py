@@ -1073,11 +1073,13 @@ def dose_log(
 def _dose_log(*, dose, action, at, reason, note, recorded_by, key, now) -> DoseLogResult:
     # The row lock makes logging and the missed-dose sweep take turns on this dose; the
     # conditional update below is the second guard (it only applies to the state we read).
-    dose = (
-        ExpectedDose.objects.select_for_update(of=("self",))
-        .select_related("prescription__drug", "patient")
-        .get(pk=dose.pk)
-    )
+    loaded = dose
+    dose = ExpectedDose.objects.select_for_update().get(pk=loaded.pk)
+    # Logging changes neither the prescription nor the patient: keep those the caller loaded
+    # (the API's scoped read a moment ago) rather than join them again under the lock.
+    for relation in ("prescription", "patient"):
+        if ExpectedDose._meta.get_field(relation).is_cached(loaded):
+            setattr(dose, relation, getattr(loaded, relation))
     if key:
         earlier = DoseLog.objects.filter(recorded_by=recorded_by, idempotency_key=key).first()
         if earlier is not None:
