@@ -184,3 +184,30 @@ def test_admin_can_search_the_trail_but_not_change_it(api, client, nurse, admin_
     assert client.get("/admin/patients/auditevent/add/").status_code == 403
     assert client.post(f"/admin/patients/auditevent/{event.pk}/delete/").status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk, what__startswith="patient-detail").exists()
+
+
+def test_nurse_pages_are_audited(client, nurse, patient):
+    client.force_login(nurse)
+    assert client.get(f"/nurse/patients/{patient.pk}/").status_code == 200
+    [event] = events(patient=patient)
+    assert event.actor == nurse and event.action == "read"
+    assert event.what.startswith("notifications:patient")
+
+
+def test_patient_pages_are_audited_as_the_patients_own_access(client, patient):
+    client.force_login(patient.user)
+    assert client.get("/me/").status_code == 200
+    assert {(e.actor, e.actor_role, e.patient) for e in events()} == {
+        (patient.user, "patient", patient)
+    }
+
+
+def test_the_audit_trail_never_holds_a_name_or_nhs_number(api, client, nurse, patient):
+    api(nurse).get(f"{URL}{patient.pk}/")
+    api(nurse).get("/api/v1/doses/", {"patient": patient.pk})
+    client.force_login(nurse)
+    client.get(f"/nurse/patients/{patient.pk}/")
+    assert len(events()) >= 3
+    for event in events():
+        for text in (event.what, event.path):
+            assert patient.family_name not in text and patient.nhs_number not in text
