@@ -146,3 +146,24 @@ def test_wrong_types_are_a_clean_400(staff_client, world, path):
     assert_clean_refusal(response)
     named = set(response.json())
     assert named & set(body) or "non_field_errors" in named, response.json()
+
+
+def _all_operations() -> dict[str, set[str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        path: {m.upper() for m in item if m in {"get", "post", "put", "patch", "delete"}}
+        for path, item in schema["paths"].items()
+    }
+
+
+@pytest.mark.parametrize("path", sorted(_all_operations()))
+def test_undocumented_methods_are_refused(staff_client, world, path):
+    """No hidden routes: a method the schema does not list answers 405 (as JSON), even for an
+    admin, so a ModelViewSet cannot quietly expose update or delete."""
+    url = concrete(path, world.ids)
+    documented = _all_operations()[path]
+    for method in {"GET", "POST", "PUT", "PATCH", "DELETE"} - documented:
+        with time_machine.travel(ASKED_AT, tick=False):
+            response = staff_client.generic(method, url, b"{}", content_type="application/json")
+        assert response.status_code == 405, (method, url, response.status_code)
+        assert response["Content-Type"].startswith("application/json")
