@@ -208,6 +208,7 @@ def dose_card(user, dose_id, patient: Patient, now: datetime) -> DoseCard:
 class NextDose:
     dose: ExpectedDose
     when: str
+    later_day: bool  # not one of today's doses
 
     @property
     def amount(self) -> str:
@@ -226,7 +227,11 @@ def next_dose(user, patient: Patient, now: datetime) -> NextDose | None:
         return None
     today = now.astimezone(zone).date()
     local = dose.due_at.astimezone(zone)
-    return NextDose(dose=dose, when=f"{day_phrase(local.date(), today)} at {local:%H:%M}")
+    return NextDose(
+        dose=dose,
+        when=f"{day_phrase(local.date(), today)} at {local:%H:%M}",
+        later_day=local.date() > today,
+    )
 
 
 # --- infusions -----------------------------------------------------------------------------------

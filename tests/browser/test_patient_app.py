@@ -94,6 +94,12 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
     screenshot(page, "patient-result-red-phone")
     report = SymptomReport.objects.get(patient=patient)
     assert report.triage_level == "red" and report.temperature_c == Decimal("38.2")
+    desktop = new_page(DESKTOP)
+    sign_in(desktop, live_server, patient.user.username, PASSWORD)
+    desktop.goto(page.url)
+    desktop.get_by_role("heading", name="Call your advice line now").wait_for()
+    assert_accessible(desktop)
+    screenshot(desktop, "patient-result-red-desktop")
 
     # History shows all three.
     page.get_by_role("link", name="History", exact=True).click()
@@ -108,11 +114,25 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
     assert page.locator("svg.symptom-chart title").first.text_content().startswith("Symptom")
     assert_accessible(page)
     screenshot(page, "patient-history-flow-phone")
+    desktop.goto(f"{live_server.url}/me/history/")
+    assert "1 not taken" in desktop.locator("td.cal-today").inner_text()
+    screenshot(desktop, "patient-history-flow-desktop")
+    # The reason page on its own (what people without JavaScript get), for a correction.
+    desktop.goto(f"{live_server.url}/me/doses/{first.pk}/not-taken/")
+    assert_accessible(desktop)
+    screenshot(desktop, "patient-not-taken-page-desktop")
+    desktop.get_by_role("button", name="Save").click()  # no reason chosen: the error state
+    desktop.get_by_role("alert").filter(has_text="There is a problem").wait_for()
+    assert_accessible(desktop)
+    first.refresh_from_db()
+    assert first.state == DoseState.TAKEN  # nothing changed
 
 
 def test_core_actions_work_without_javascript(live_server, browser):
     patient, (first, second) = patient_with_two_doses_due()
+    # (axe-core cannot run here: it is JavaScript. The same pages are checked with it above.)
     context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-GB")
+    context.set_default_timeout(15_000)
     page = context.new_page()
     try:
         sign_in(page, live_server, patient.user.username, PASSWORD)
@@ -121,6 +141,7 @@ def test_core_actions_work_without_javascript(live_server, browser):
         assert "recorded as taken" in page.locator(".messages").inner_text()
         card(page, second).get_by_role("link", name="Not taken").click()
         page.get_by_role("heading", name="Not taking this dose").wait_for()
+        screenshot(page, "patient-not-taken-page-phone")
         page.get_by_role("button", name="Save").click()  # no reason chosen
         page.get_by_role("alert").get_by_text("Choose why you did not take it.").wait_for()
         assert not DoseLog.objects.filter(expected_dose=second).exists()
@@ -164,7 +185,7 @@ def test_bad_symptom_answers_show_next_to_the_field_and_store_nothing(live_serve
 @pytest.mark.parametrize(
     ("answers", "level", "heading"),
     [
-        ({"symptom_diarrhoea": "2"}, "amber", "The team will contact you within 24 hours"),
+        ({"symptom_diarrhoea": "2"}, "amber", "Thank you: your team will check this"),
         ({"symptom_fatigue": "1", "symptom_mouth_sores": "1"}, "green", "Thank you"),
     ],
 )
@@ -177,6 +198,8 @@ def test_amber_and_green_results(live_server, phone_page, new_page, answers, lev
         page.locator(f"input[name={name}][value='{value}']").check()
     page.get_by_role("button", name="Send my report").click()
     page.get_by_role("heading", name=heading).wait_for()
+    if level == "amber":
+        assert "The team will contact you within 24 hours" in page.locator("main").inner_text()
     assert_accessible(page)
     screenshot(page, f"patient-result-{level}-phone")
     assert list(SymptomReport.objects.values_list("triage_level", flat=True)) == [level]
@@ -257,6 +280,7 @@ def test_pages_work_at_200_percent_zoom(live_server, demo, browser):
     context = browser.new_context(
         viewport={"width": 640, "height": 450}, device_scale_factor=2, locale="en-GB"
     )
+    context.set_default_timeout(15_000)
     page = context.new_page()
     try:
         sign_in(page, live_server, "sam", demo)
