@@ -749,6 +749,16 @@ class ChartRow:
     lines: list[tuple[float, str]] = field(default_factory=list)
 
     @property
+    def line_labels(self) -> list[tuple[float, float, str]]:
+        """(line y, label y, label): the top line labelled above it, the others below, so
+        two close thresholds (37.5 and 36.0 °C) do not print on top of each other."""
+        ordered = sorted(self.lines)
+        return [
+            (y, round(y - 3 if index == 0 else y + 11, 1), label)
+            for index, (y, label) in enumerate(ordered)
+        ]
+
+    @property
     def label_y(self) -> float:
         return self.y + 14
 
@@ -911,7 +921,7 @@ def symptom_chart(history, *, zone: ZoneInfo, now: datetime, rules: dict) -> Sym
     )
 
 
-TEMPERATURE_BAND_HEIGHT = 44
+TEMPERATURE_BAND_HEIGHT = 64
 
 
 def _temperature_row(points, y: float, x_of, zone: ZoneInfo, rules: dict) -> ChartRow:
@@ -958,7 +968,7 @@ def _temperature_row(points, y: float, x_of, zone: ZoneInfo, rules: dict) -> Cha
         baseline=y + ROW_LABEL_HEIGHT + TEMPERATURE_BAND_HEIGHT,
         marks=marks,
         kind="points",
-        lines=[(y_of(value), f"{value}") for value in thresholds],
+        lines=[(y_of(value), f"{value} °C") for value in thresholds],
     )
 
 

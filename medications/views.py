@@ -77,6 +77,7 @@ def today(request):
         "cards": cards,
         "today": now.astimezone(patient.zone).date(),
         "has_tablets": bool(tablets),
+        "to_log": any(card.can_log and card.state in ("due", "upcoming") for card in cards),
         "next_dose": pages.next_dose(request.user, patient, now),
         "infusion": pages.next_infusion(request.user, patient, now),
         "off_items": [item for item in tablets if item.cycle is not None and not item.cycle.on],

@@ -60,7 +60,11 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
         "tel:01614463658"
     )
     assert_accessible(page)
-    screenshot(page, "patient-today-phone")
+    screenshot(page, "patient-today-due-phone")
+    desktop = new_page(DESKTOP)
+    sign_in(desktop, live_server, patient.user.username, PASSWORD)
+    assert_accessible(desktop)
+    screenshot(desktop, "patient-today-due-desktop")
 
     # Taken: the card swaps in place (htmx) and says when.
     card(page, first).get_by_role("button", name="Taken").click()
@@ -94,8 +98,6 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
     screenshot(page, "patient-result-red-phone")
     report = SymptomReport.objects.get(patient=patient)
     assert report.triage_level == "red" and report.temperature_c == Decimal("38.2")
-    desktop = new_page(DESKTOP)
-    sign_in(desktop, live_server, patient.user.username, PASSWORD)
     desktop.goto(page.url)
     desktop.get_by_role("heading", name="Call your advice line now").wait_for()
     assert_accessible(desktop)
