@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _production(args: list[str], tmp_path, **extra) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_ENV"}}
+    # The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for their own process; a deployment
+    # never has it, so the production subprocess must not inherit it.
+    dropped = {"SECRET_KEY", "DEBUG", "DJANGO_ENV", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         DJANGO_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(64),
