@@ -79,7 +79,7 @@ DELIVERY_SWEEP_LIMIT = 500
 DELIVERY_SWEEP_BUDGET_SECONDS = 40.0
 # A delivery claimed ("sending") longer than this lost its sender (worker killed, machine
 # restarted): it goes back to pending. Well above the webhook and SMTP timeouts (10 s).
-DELIVERY_STUCK_AFTER = timedelta(seconds=getattr(settings, "DELIVERY_STUCK_AFTER_SECONDS", 120))
+DELIVERY_STUCK_AFTER = timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
 # Up to this many new deliveries get one task each after commit; more are left to one
 # delivery sweep task (a missed-dose sweep over 10,000 patients must not publish 10,000
 # messages inside the request that committed them).

@@ -28,6 +28,14 @@ class BaseSMSBackend:
         raise NotImplementedError
 
 
+class UnconfiguredSMSBackend(BaseSMSBackend):
+    """Production default: no gateway is set, so every text fails as a visible delivery
+    failure (retried, shown in admin, and the alert escalates) rather than vanishing."""
+
+    def send(self, *, to: str, body: str) -> None:
+        raise SMSError("no SMS gateway is configured (set SMS_BACKEND)")
+
+
 class ConsoleSMSBackend(BaseSMSBackend):
     """Development: print the message (the console is the developer's own machine)."""
 

@@ -54,7 +54,7 @@ LAST_ACTIVE = "nurse_last_active"
 
 def poll_seconds() -> int:
     """How often the queue refreshes itself (seconds)."""
-    return int(getattr(settings, "NURSE_QUEUE_POLL_SECONDS", 15))
+    return settings.NURSE_QUEUE_POLL_SECONDS
 
 
 # --- access ---------------------------------------------------------------------------------

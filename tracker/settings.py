@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # Content-Security-Policy header (CONTENT_SECURITY_POLICY below; docs/security.md).
     "csp.middleware.CSPMiddleware",
+    # Permissions-Policy header: no camera, microphone, location, payment... (PERMISSIONS_POLICY).
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     # Audit trail of every read and write of a patient's record (patients/audit.py).
     "patients.audit.AuditMiddleware",
     # Cache-Control: no-store for anything shown to a signed-in user (tracker/privacy.py).
@@ -368,6 +370,24 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# Browser features no page of ours uses are switched off for this origin and any frame.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "usb",
+    )
+}
 # Audit trail: the request header holding the client address when behind a trusted proxy
 # (e.g. "HTTP_X_FORWARDED_FOR"); empty means REMOTE_ADDR.
 AUDIT_CLIENT_IP_HEADER = os.environ.get("AUDIT_CLIENT_IP_HEADER", "")
@@ -408,11 +428,20 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.privacy.NoRequestDataReporterFilter
 # --- Clinical service settings --------------------------------------------------------------
 # Default advice-line number shown to patients whose team has none set.
 DEFAULT_ADVICE_LINE_PHONE = os.environ.get("DEFAULT_ADVICE_LINE_PHONE", "0800 000 0000")
-# Alert deliveries (notifications): text messages go through this transport class (a real
-# gateway in production; the console one prints them); webhook timeout in seconds.
+# Alert deliveries (notifications): text messages go through this transport class. Production
+# has no default gateway: an SMS channel fails visibly (and the alert escalates) until a real
+# one is configured, instead of "sending" to a console nobody reads. Webhook timeout in s.
 SMS_BACKEND = os.environ.get(
     "SMS_BACKEND",
-    "notifications.sms.LocmemSMSBackend" if TESTING else "notifications.sms.ConsoleSMSBackend",
+    "notifications.sms.UnconfiguredSMSBackend"
+    if PRODUCTION
+    else "notifications.sms.LocmemSMSBackend"
+    if TESTING
+    else "notifications.sms.ConsoleSMSBackend",
 )
 WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+# A delivery claimed longer than this (seconds) lost its sender and goes back to pending.
+DELIVERY_STUCK_AFTER_SECONDS = int(os.environ.get("DELIVERY_STUCK_AFTER_SECONDS", 120))
+# How often the nurse queue refreshes itself (seconds).
+NURSE_QUEUE_POLL_SECONDS = int(os.environ.get("NURSE_QUEUE_POLL_SECONDS", 15))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")

@@ -297,3 +297,23 @@ def test_an_unreachable_webhook_is_a_failed_attempt_not_an_exception(patient):
     # The receiver's URL (which may carry a token) is not copied into errors or logs.
     channel.refresh_from_db()
     assert "pager-token-77" not in attempt.error + channel.last_error
+
+
+def test_without_an_sms_gateway_a_text_fails_visibly_instead_of_vanishing(red_alert, settings):
+    # The production default: no gateway configured. The delivery must record a failure the
+    # admin sees (and be retried), never count as sent.
+    settings.SMS_BACKEND = "notifications.sms.UnconfiguredSMSBackend"
+    channel = Channel.objects.create(
+        name="On-call phone",
+        care_team=red_alert.care_team,
+        kind=ChannelKind.SMS,
+        target="+44 7700 900123",
+    )
+    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    services.deliveries_sweep()
+
+    delivery = only_delivery(channel)
+    assert delivery.status != DeliveryStatus.SENT
+    (attempt,) = delivery.attempt_log.all()
+    assert "no SMS gateway is configured" in attempt.error
+    assert sms.outbox == []

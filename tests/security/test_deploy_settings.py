@@ -91,6 +91,11 @@ def test_pages_carry_a_strict_content_security_policy(client, nurse):
         assert response["X-Frame-Options"] == "DENY"
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"] == "same-origin"
+        features = dict(
+            part.strip().split("=", 1) for part in response["Permissions-Policy"].split(",")
+        )
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+            assert features[feature] == "()", feature  # switched off everywhere
 
 
 @pytest.mark.django_db
