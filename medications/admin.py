@@ -5,7 +5,8 @@ The catalogue is data a Trust edits here (late windows, ladders, advice). Prescr
 written through the services, as in the API, so the prescribing checks, the history of
 clinical decisions and the expected doses stay consistent: the add form runs the same
 service, and the change form shows the regimen read-only (holds, dose changes and stops go
-through the API or the nurse pages, which record who and why).
+through the API or the nurse pages, which record who and why). Infusion courses are planned
+the same way (the add form runs `infusion_course_create`) and stopped with an action.
 """
 
 from __future__ import annotations
@@ -353,6 +354,69 @@ class InfusionAppointmentInline(admin.TabularInline):
         return False
 
 
+class InfusionCourseAddForm(forms.ModelForm):
+    drug_codes = forms.MultipleChoiceField(
+        label="Drugs",
+        choices=[("atezolizumab", "Atezolizumab"), ("bevacizumab", "Bevacizumab")],
+        initial=["atezolizumab", "bevacizumab"],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Both, unless bevacizumab is left out for bleeding risk.",
+    )
+
+    class Meta:
+        model = InfusionCourse
+        fields = ["patient", "first_infusion_at", "interval_days", "location", "override_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["first_infusion_at"].help_text = "UK time of the first infusion."
+        self.fields["location"].initial = "Day treatment unit"
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "patient": data["patient"],
+            "drugs": list(data["drug_codes"]),
+            "first_infusion_at": data["first_infusion_at"],
+            "interval_days": data["interval_days"],
+            "location": data.get("location") or "",
+            "override_reason": data.get("override_reason") or "",
+        }
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        # Run the real service in a savepoint and undo it: the same checks as the API.
+        try:
+            with transaction.atomic():
+                services.infusion_course_create(**self.service_arguments())
+                raise _DryRun
+        except _DryRun:
+            pass
+        except services.PrescribingChecksNotMet as exc:
+            for check in exc.unmet:
+                self.add_error(None, f"{check['message']} ({check['code']})")
+            if any(c["overridable"] for c in exc.unmet):
+                self.add_error("override_reason", "Give a reason to plan the course anyway.")
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                target = {"drugs": "drug_codes"}.get(field, field)
+                for problem in problems:
+                    self.add_error(target if target in self.fields else None, problem)
+        return data
+
+
+INFUSION_ADD_FIELDS = [
+    "patient",
+    "drug_codes",
+    "first_infusion_at",
+    "interval_days",
+    "location",
+    "override_reason",
+]
+
+
 @admin.register(InfusionCourse)
 class InfusionCourseAdmin(admin.ModelAdmin):
     list_display = ["id", "patient", "drugs", "interval_days", "first_infusion_at", "status"]
@@ -375,8 +439,33 @@ class InfusionCourseAdmin(admin.ModelAdmin):
     inlines = [InfusionAppointmentInline]
     actions = ["stop_courses"]
 
-    def has_add_permission(self, request) -> bool:
-        return False  # planned through the API (with the prescribing checks)
+    # Adding runs the same service as the API (prescribing checks, override reason, the
+    # appointments); a course is never edited in place: stop it and plan a new one.
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = InfusionCourseAddForm
+            kwargs["fields"] = INFUSION_ADD_FIELDS
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": INFUSION_ADD_FIELDS})]
+        return super().get_fieldsets(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing editable here
+        created = services.infusion_course_create(
+            **form.service_arguments(), recorded_by=request.user
+        )
+        obj.pk = created.pk
+        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
 
     @admin.action(description="Stop the selected courses (cancel planned appointments)")
     def stop_courses(self, request, queryset):

@@ -79,3 +79,41 @@ def test_admin_add_form_runs_the_checks(admin_client_, team):
     assert prescription.warnings[0]["code"] == "child_pugh_not_a"
     assert prescription.expected_doses.exists()
     assert prescription.events.get().kind == "created"
+
+
+def test_admin_plans_an_infusion_course_through_the_same_checks(admin_client_, team):
+    from medications.models import InfusionCourse
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(care_team=team, weight_kg=70, last_upper_endoscopy_on=None)
+    url = "/admin/medications/infusioncourse/add/"
+    page = admin_client_.get(url)
+    assert page.status_code == 200 and b"Atezolizumab" in page.content
+    form = {
+        "patient": patient.pk,
+        "drug_codes": ["atezolizumab", "bevacizumab"],
+        "first_infusion_at_0": "2026-03-03",
+        "first_infusion_at_1": "09:30",
+        "interval_days": "21",
+        "location": "Day treatment unit",
+    }
+    refused = admin_client_.post(url, form)
+    assert refused.status_code == 200
+    assert b"No upper endoscopy is recorded" in refused.content
+    assert b"Give a reason to plan the course anyway." in refused.content
+    assert not InfusionCourse.objects.exists()
+
+    too_often = admin_client_.post(url, {**form, "interval_days": "3", "override_reason": "x"})
+    assert too_often.status_code == 200 and not InfusionCourse.objects.exists()
+    assert b"The interval is 7 to 84 days." in too_often.content
+
+    done = admin_client_.post(url, {**form, "override_reason": "Endoscopy booked, MDT agreed"})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    course = InfusionCourse.objects.get()
+    assert course.drugs == ["atezolizumab", "bevacizumab"]
+    assert course.warnings[0]["code"] == "no_recent_endoscopy"
+    first = course.appointments.order_by("cycle_number").first()
+    assert first.scheduled_at == utc(2026, 3, 3, 9, 30)  # GMT in March: UK time is UTC
+    assert {d["drug"]: d["dose_mg"] for d in first.doses}["bevacizumab"] == "1050"  # 15 mg/kg
+    change_page = admin_client_.get(f"/admin/medications/infusioncourse/{course.pk}/change/")
+    assert change_page.status_code == 200
