@@ -160,3 +160,26 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+# --- Measurements shown in the run's summary ---------------------------------------------------
+# Tests that measure something a reader of the CI log wants to see (e.g. the worker latency of
+# a red report) record it here; pytest's output capture would otherwise swallow a print.
+_MEASUREMENTS: list[str] = []
+
+
+@pytest.fixture
+def measurement():
+    """Call with a line of text; it is printed at the end of the run."""
+
+    def record(text: str) -> None:
+        _MEASUREMENTS.append(text)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _MEASUREMENTS:
+        terminalreporter.section("measurements")
+        for line in _MEASUREMENTS:
+            terminalreporter.write_line(line)

@@ -98,7 +98,7 @@ def add_doses(prescription, count: int, *, start: int = 0) -> None:
 
 
 @pytest.mark.django_db
-def test_queue_queries_do_not_grow_with_the_number_of_alerts(client, nurse, team):
+def test_queue_queries_do_not_grow_with_the_number_of_alerts(client, nurse, team, measurement):
     patients = [PatientFactory(care_team=team) for _ in range(30)]
     client.force_login(nurse)
     urls = [
@@ -113,13 +113,15 @@ def test_queue_queries_do_not_grow_with_the_number_of_alerts(client, nurse, team
     add_alerts(patients, 990, start=10)
     assert Alert.objects.count() == 1000
     with_1000 = {url: queries_for(client, url) for url in urls}
-    print("queue queries (10 / 1000 alerts):", with_10, with_1000)
+    measurement(f"nurse queue SQL queries per page, 10 vs 1,000 alerts: {with_10} / {with_1000}")
     assert with_10 == with_1000
     assert max(with_1000.values()) <= MAX_QUEUE_QUERIES, with_1000
 
 
 @pytest.mark.django_db
-def test_patient_page_queries_do_not_grow_with_alerts_doses_or_reports(client, nurse, patient):
+def test_patient_page_queries_do_not_grow_with_alerts_doses_or_reports(
+    client, nurse, patient, measurement
+):
     prescription = prescribe(patient, now=timezone.now() - timedelta(days=30))
     ExpectedDose.objects.filter(prescription=prescription).delete()
     client.force_login(nurse)
@@ -135,7 +137,7 @@ def test_patient_page_queries_do_not_grow_with_alerts_doses_or_reports(client, n
     assert SymptomReport.objects.filter(patient=patient).count() == 1000
     assert ExpectedDose.objects.filter(prescription=prescription).count() >= 1000
     large = {url: queries_for(client, url) for url in urls}
-    print("patient page queries (10 / 1000 of each):", small, large)
+    measurement(f"nurse patient page SQL queries, 10 vs 1,000 of each: {small} / {large}")
     assert small == large
     assert max(large.values()) <= MAX_PATIENT_QUERIES, large
 

@@ -61,7 +61,7 @@ def wait_until(check, timeout: float = 30.0) -> bool:
 
 
 def test_a_red_report_reaches_the_paging_webhook_through_the_worker(
-    patient, receiver, start_worker
+    patient, receiver, start_worker, measurement
 ):
     hook = receiver()
     webhook_channel(patient.care_team, hook.url, secret="pager-secret")
@@ -71,7 +71,7 @@ def test_a_red_report_reaches_the_paging_webhook_through_the_worker(
     report = red_report(patient)
     assert hook.wait_for(1, timeout=30), worker.output()
     latency = hook.received[0].at - started
-    print(f"\nred symptom report -> signed webhook at the receiver: {latency * 1000:.0f} ms")
+    measurement(f"red symptom report -> signed webhook via Redis + worker: {latency * 1000:.0f} ms")
 
     (alert,) = Alert.objects.filter(symptom_report=report)
     assert alert.level == "red"
