@@ -138,7 +138,40 @@ class _DryRun(Exception):
     """Raised inside a savepoint to undo a trial run of the service."""
 
 
-class PrescriptionAddForm(forms.ModelForm):
+class ServiceAddForm(forms.ModelForm):
+    """An admin add form whose validation is the real service, run in a savepoint and undone
+    (the same prescribing checks as the API); `save_model` then runs it for real.
+    Subclasses give `run_service`, `service_arguments`, the override prompt and how service
+    field names map to form fields."""
+
+    override_prompt = "Give a reason to prescribe anyway."
+    field_names: dict[str, str] = {}
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            with transaction.atomic():
+                self.run_service(**self.service_arguments())
+                raise _DryRun
+        except _DryRun:
+            pass
+        except services.PrescribingChecksNotMet as exc:
+            for check in exc.unmet:
+                self.add_error(None, f"{check['message']} ({check['code']})")
+            if any(c["overridable"] for c in exc.unmet):
+                self.add_error("override_reason", self.override_prompt)
+        except ValidationError as exc:
+            for field, problems in exc.message_dict.items():
+                target = self.field_names.get(field, field)
+                for problem in problems:
+                    self.add_error(target if target in self.fields else None, problem)
+        return data
+
+
+class PrescriptionAddForm(ServiceAddForm):
+    field_names = {"times": "times_text"}
     times_text = forms.CharField(
         label="Times of day",
         help_text="24-hour HH:MM, separated by commas, e.g. 08:00, 20:00",
@@ -178,30 +211,8 @@ class PrescriptionAddForm(forms.ModelForm):
             "override_reason": data.get("override_reason") or "",
         }
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        # Run the real service in a savepoint and undo it: the same checks as the API.
-        try:
-            with transaction.atomic():
-                services.prescription_create(**self.service_arguments())
-                raise _DryRun
-        except _DryRun:
-            pass
-        except services.PrescribingChecksNotMet as exc:
-            for check in exc.unmet:
-                self.add_error(None, f"{check['message']} ({check['code']})")
-            if any(c["overridable"] for c in exc.unmet):
-                self.add_error("override_reason", "Give a reason to prescribe anyway.")
-        except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                target = field if field in self.fields else None
-                if field == "times":
-                    target = "times_text"
-                for problem in problems:
-                    self.add_error(target, problem)
-        return data
+    def run_service(self, **arguments):
+        return services.prescription_create(**arguments)
 
 
 @admin.register(Prescription)
@@ -354,7 +365,9 @@ class InfusionAppointmentInline(admin.TabularInline):
         return False
 
 
-class InfusionCourseAddForm(forms.ModelForm):
+class InfusionCourseAddForm(ServiceAddForm):
+    override_prompt = "Give a reason to plan the course anyway."
+    field_names = {"drugs": "drug_codes"}
     drug_codes = forms.MultipleChoiceField(
         label="Drugs",
         choices=[("atezolizumab", "Atezolizumab"), ("bevacizumab", "Bevacizumab")],
@@ -383,28 +396,8 @@ class InfusionCourseAddForm(forms.ModelForm):
             "override_reason": data.get("override_reason") or "",
         }
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        # Run the real service in a savepoint and undo it: the same checks as the API.
-        try:
-            with transaction.atomic():
-                services.infusion_course_create(**self.service_arguments())
-                raise _DryRun
-        except _DryRun:
-            pass
-        except services.PrescribingChecksNotMet as exc:
-            for check in exc.unmet:
-                self.add_error(None, f"{check['message']} ({check['code']})")
-            if any(c["overridable"] for c in exc.unmet):
-                self.add_error("override_reason", "Give a reason to plan the course anyway.")
-        except ValidationError as exc:
-            for field, problems in exc.message_dict.items():
-                target = {"drugs": "drug_codes"}.get(field, field)
-                for problem in problems:
-                    self.add_error(target if target in self.fields else None, problem)
-        return data
+    def run_service(self, **arguments):
+        return services.infusion_course_create(**arguments)
 
 
 INFUSION_ADD_FIELDS = [
