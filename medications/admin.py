@@ -497,4 +497,4 @@ class InfusionAppointmentAdmin(admin.ModelAdmin):
 
 
 # Symptom reports and the versioned triage rule set (issue #4) register themselves there.
-from . import symptom_admin  # noqa: E402, F401
+from .symptoms import admin as symptom_admin  # noqa: E402, F401

@@ -11,7 +11,7 @@ from .api import (
     PatientAdherenceView,
     PrescriptionViewSet,
 )
-from .symptom_api import SymptomReportViewSet
+from .symptoms.api import SymptomReportViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("drugs", DrugViewSet, basename="drug")

@@ -40,6 +40,29 @@ def parse_time(value: str) -> time:
     return time(int(match.group(1)), int(match.group(2)))
 
 
+MAX_DOSES_A_DAY = 6
+
+
+def times_problems(times: Sequence[str]) -> list[str]:
+    """What is wrong with a prescription's local times of day, in words (empty: nothing).
+    The one check of times: the API serializers and the services both ask it."""
+    if not isinstance(times, list | tuple) or not times:
+        return ['Give at least one time of day, e.g. ["08:00"].']
+    problems = []
+    for value in times:
+        try:
+            parse_time(value)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        return problems
+    if len(set(times)) != len(times):
+        return ["Each time of day may appear only once."]
+    if len(times) > MAX_DOSES_A_DAY:
+        return [f"At most {MAX_DOSES_A_DAY} doses a day."]
+    return []
+
+
 def format_time(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 

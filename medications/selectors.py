@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Min, Prefetch, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from patients.models import Patient, Role
-from patients.roles import role_of, team_ids_for
+from patients.models import Patient
+from patients.selectors import get_or_404, visible_to
 
 from . import adherence
 from .models import (
@@ -28,68 +27,49 @@ from .models import (
 )
 
 
-def _scope(qs: QuerySet, user, patient_path: str = "patient") -> QuerySet:
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return qs
-    if role == Role.NURSE:
-        return qs.filter(**{f"{patient_path}__care_team_id__in": team_ids_for(user)})
-    if role == Role.PATIENT:
-        return qs.filter(**{f"{patient_path}__user": user})
-    return qs.none()
-
-
-def _get_or_404(qs: QuerySet, pk, what: str):
-    try:
-        pk = int(pk)
-        if not 0 < pk < 2**63:
-            raise ValueError
-        return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, TypeError) as exc:
-        raise Http404(f"No such {what}.") from exc
-
-
 def drugs_list() -> QuerySet[Drug]:
     return Drug.objects.filter(is_active=True).order_by("route", "name")
 
 
 def prescriptions_visible_to(user) -> QuerySet[Prescription]:
-    return _scope(Prescription.objects.select_related("drug", "patient"), user).prefetch_related(
+    return visible_to(
+        user, Prescription.objects.select_related("drug", "patient")
+    ).prefetch_related(
         Prefetch("events", queryset=PrescriptionEvent.objects.order_by("effective_at", "id")),
         Prefetch("holds", queryset=PrescriptionHold.objects.order_by("starts_at")),
     )
 
 
 def prescription_for(user, prescription_id) -> Prescription:
-    return _get_or_404(prescriptions_visible_to(user), prescription_id, "prescription")
+    return get_or_404(prescriptions_visible_to(user), prescription_id, "prescription")
 
 
 def infusion_courses_visible_to(user) -> QuerySet[InfusionCourse]:
-    return _scope(InfusionCourse.objects.select_related("patient"), user).prefetch_related(
+    return visible_to(user, InfusionCourse.objects.select_related("patient")).prefetch_related(
         Prefetch("appointments", queryset=InfusionAppointment.objects.order_by("cycle_number"))
     )
 
 
 def infusion_course_for(user, course_id) -> InfusionCourse:
-    return _get_or_404(infusion_courses_visible_to(user), course_id, "infusion course")
+    return get_or_404(infusion_courses_visible_to(user), course_id, "infusion course")
 
 
 def appointments_visible_to(user) -> QuerySet[InfusionAppointment]:
-    return _scope(InfusionAppointment.objects.select_related("course", "patient"), user)
+    return visible_to(user, InfusionAppointment.objects.select_related("course", "patient"))
 
 
 def appointment_for(user, appointment_id) -> InfusionAppointment:
-    return _get_or_404(appointments_visible_to(user), appointment_id, "infusion appointment")
+    return get_or_404(appointments_visible_to(user), appointment_id, "infusion appointment")
 
 
 def doses_visible_to(user) -> QuerySet[ExpectedDose]:
-    return _scope(
-        ExpectedDose.objects.select_related("prescription__drug", "patient"), user
+    return visible_to(
+        user, ExpectedDose.objects.select_related("prescription__drug", "patient")
     ).order_by("due_at", "id")
 
 
 def dose_for(user, dose_id) -> ExpectedDose:
-    return _get_or_404(doses_visible_to(user), dose_id, "dose")
+    return get_or_404(doses_visible_to(user), dose_id, "dose")
 
 
 def doses_between(

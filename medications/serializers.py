@@ -10,8 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import StrictFieldsMixin
 from patients.selectors import patients_visible_to
-from tracker.api import StrictFieldsMixin
 
 from . import schedule
 from .models import (
@@ -89,16 +89,9 @@ class VisiblePatientField(serializers.PrimaryKeyRelatedField):
 
 
 def _validate_times(value: list[str]) -> list[str]:
-    errors = []
-    for item in value:
-        try:
-            schedule.parse_time(item)
-        except ValueError as exc:
-            errors.append(str(exc))
-    if errors:
-        raise serializers.ValidationError(errors)
-    if len(set(value)) != len(value):
-        raise serializers.ValidationError("Each time of day may appear only once.")
+    problems = schedule.times_problems(value)
+    if problems:
+        raise serializers.ValidationError(problems)
     return sorted(value)
 
 

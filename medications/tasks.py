@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from . import services, symptom_services
+from . import services
+from .symptoms import services as symptom_services
 
 
 @shared_task

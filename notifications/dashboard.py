@@ -23,7 +23,7 @@ from django.db.models import Case, Count, IntegerField, Max, Prefetch, Q, QueryS
 from django.http import Http404
 from django.utils import timezone
 
-from medications import ladders, triage
+from medications import ladders
 from medications.models import (
     AppointmentState,
     CourseStatus,
@@ -39,8 +39,10 @@ from medications.models import (
     SkipReason,
     SymptomReport,
 )
+from medications.symptoms import triage
 from patients.models import Patient, Role
 from patients.roles import role_of, team_ids_for
+from patients.selectors import visible_to
 
 from . import selectors
 from .models import (
@@ -68,15 +70,6 @@ BANNER_NAMES = 3
 
 def is_staff_member(user) -> bool:
     return role_of(user) in (Role.NURSE, Role.ADMIN)
-
-
-def _team_scope(qs: QuerySet, user, path: str) -> QuerySet:
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return qs
-    if role == Role.NURSE:
-        return qs.filter(**{f"{path}__in": team_ids_for(user)})
-    return qs.none()
 
 
 def sees_several_teams(user) -> bool:
@@ -402,12 +395,12 @@ def queue_rows(alerts: Iterable[Alert], rules: Mapping[str, Any], now: datetime)
 
 def rules_for_labels() -> Mapping[str, Any]:
     """The active triage rule set (its labels name symptoms in plain English)."""
-    from medications.symptom_selectors import active_rules
+    from medications.symptoms.selectors import active_rules
 
     try:
         return active_rules()
     except Exception:  # noqa: BLE001 - no active rule set yet: the product defaults
-        from medications.triage_rules import DEFAULT_RULES
+        from medications.symptoms.rules import DEFAULT_RULES
 
         return DEFAULT_RULES
 
@@ -455,7 +448,7 @@ def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
 
 
 def patients_for_list(user, search: str = "") -> QuerySet[Patient]:
-    qs = _team_scope(Patient.objects.select_related("care_team"), user, "care_team_id")
+    qs = visible_to(user, Patient.objects.select_related("care_team"), patient_path=None)
     if search.strip():
         qs = qs.filter(_search_filter(search.strip(), prefix=""))
     return qs.order_by("family_name", "given_name", "id")

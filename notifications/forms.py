@@ -5,12 +5,12 @@ fields they are about (`add_service_errors`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from django import forms
-from django.core.exceptions import ValidationError
 
+from core.forms import AccessibleForm
 from medications import ladders
 
 from .dashboard import STATUS_ACTIVE, STATUS_ALL, kind_choices, level_choices
@@ -38,52 +38,17 @@ def local_datetime_field(label: str, *, required: bool, help_text: str = "") -> 
     )
 
 
-class DashboardForm(forms.Form):
-    """Error messages linked to their fields for screen readers, and service errors mapped
-    onto fields (`service_fields`: the service's name for a field -> this form's)."""
+class DashboardForm(AccessibleForm):
+    """The dashboard's templates give help text the id "<field id>-hint" and link it from
+    the start, and errors are linked as soon as validation fails."""
 
-    service_fields: Mapping[str, str] = {}
-
-    def error_id(self, name: str) -> str:
-        return f"{self[name].auto_id}-error"
-
-    def link_errors(self) -> None:
-        for name in self.errors:
-            if name not in self.fields:
-                continue
-            attrs = self.fields[name].widget.attrs
-            attrs["aria-invalid"] = "true"
-            described = [self.error_id(name)]
-            if self.fields[name].help_text:
-                described.append(f"{self[name].auto_id}-hint")
-            attrs["aria-describedby"] = " ".join(described)
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        if not hasattr(error, "error_dict"):
-            for message in error.messages:
-                self.add_error(None, message)
-        else:
-            for key, messages in error.message_dict.items():
-                name = self.service_fields.get(key, key)
-                for message in messages:
-                    self.add_error(name if name in self.fields else None, message)
-        self.link_errors()
-
-    def error_summary(self) -> list[tuple[str, str]]:
-        items = [("", message) for message in self.non_field_errors()]
-        for name, field in self.fields.items():
-            for message in self.errors.get(name, []):
-                anchor = self[name].auto_id
-                if isinstance(field.widget, forms.RadioSelect):
-                    anchor = f"{anchor}_0"
-                items.append((anchor, message))
-        return items
+    help_text_id_suffix = "-hint"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             if field.help_text:
-                field.widget.attrs["aria-describedby"] = f"{self[name].auto_id}-hint"
+                field.widget.attrs["aria-describedby"] = self.help_text_id(name)
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

@@ -23,8 +23,7 @@ from django.db.models import (
 from django.http import Http404
 from django.utils import timezone
 
-from patients.models import Role
-from patients.roles import role_of, team_ids_for
+from patients.selectors import visible_to
 
 from .models import (
     Alert,
@@ -43,20 +42,10 @@ LEVEL_ORDER = Case(
 )
 
 
-def _team_scope(user) -> Q | None:
-    """None: everything (admin). Q(pk__in=[]) style empty filter for no access."""
-    role = role_of(user)
-    if role == Role.ADMIN:
-        return None
-    if role == Role.NURSE:
-        return Q(care_team_id__in=team_ids_for(user))
-    return Q(pk__in=[])
-
-
 def alerts_visible_to(user) -> QuerySet[Alert]:
-    scope = _team_scope(user)
-    qs = Alert.objects.all()
-    return qs if scope is None else qs.filter(scope)
+    """Alerts of the user's care teams (the team an alert was raised for); admin: all;
+    patients: none."""
+    return visible_to(user, Alert.objects.all(), patient_path=None, team_path="care_team_id")
 
 
 def with_overdue(qs: QuerySet[Alert], now: datetime | None = None) -> QuerySet[Alert]:
@@ -147,9 +136,12 @@ def alert_for(user, alert_id, *, now: datetime | None = None) -> Alert:
 
 
 def channels_visible_to(user) -> QuerySet[Channel]:
-    scope = _team_scope(user)
-    qs = Channel.objects.select_related("care_team")
-    return qs if scope is None else qs.filter(scope)
+    return visible_to(
+        user,
+        Channel.objects.select_related("care_team"),
+        patient_path=None,
+        team_path="care_team_id",
+    )
 
 
 def failing_channels_for(user) -> QuerySet[Channel]:

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from tracker.api import StrictFieldsMixin
+from core.api import StrictFieldsMixin
 
 from .models import (
     Alert,

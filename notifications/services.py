@@ -34,6 +34,8 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from core import bulk
+from core.queue import enqueue_on_commit
 from medications.models import (
     AppointmentState,
     CourseStatus,
@@ -47,9 +49,8 @@ from medications.models import (
     SymptomReport,
 )
 from patients.models import CareTeam, Patient, ReminderChannel
-from tracker.queue import enqueue_on_commit
 
-from . import bulk, channels, rules, sms
+from . import channels, rules, sms
 from .models import (
     LEVEL_RANK,
     Alert,

@@ -30,8 +30,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from medications import selectors as medication_selectors
 from medications import services as medication_services
-from medications import symptom_selectors, triage
 from medications.models import AppointmentState, InfusionAppointment, Prescription
+from medications.symptoms import selectors as symptom_selectors
+from medications.symptoms import triage
 from patients.selectors import care_teams_visible_to, patient_for
 
 from . import charts, dashboard

@@ -3,7 +3,7 @@ from datetime import date
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from tracker.api import StrictFieldsMixin
+from core.api import StrictFieldsMixin
 
 from .models import CareTeam, ChildPugh, Patient
 from .validators import normalise_nhs_number, validate_nhs_number, validate_timezone

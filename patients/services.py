@@ -71,3 +71,12 @@ def staff_user_create(
     if teams:
         user.care_teams.add(*teams)
     return user
+
+
+def lock_patient(patient: Patient) -> None:
+    """Take the patient's row lock for the rest of the transaction: the one way writes that
+    must see each other per patient take turns. Prescribing takes it so two requests cannot
+    both pass the "one oral targeted drug at a time" check; symptom reports take it so, of
+    two reports sent at the same moment, the second is graded after the first is stored and
+    sees it for the repeat-amber rule (triage.md rule 3)."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from medications.demo import seed_patient_treatment
-from medications.symptom_demo import seed_symptom_history
+from medications.symptoms.demo import seed_symptom_history
 from patients.models import CareTeam, Patient, Role
 from patients.services import patient_create, staff_user_create
 

@@ -96,9 +96,9 @@ MIDDLEWARE = [
     # Audit trail of every read and write of a patient's record (patients/audit.py).
     "patients.audit.AuditMiddleware",
     # Cache-Control: no-store for anything shown to a signed-in user (tracker/privacy.py).
-    "tracker.privacy.NoStoreMiddleware",
+    "core.middleware.NoStoreMiddleware",
     # API bodies: too large -> JSON 413, not JSON -> JSON 400, before any view (tracker/api.py).
-    "tracker.api.JSONBodyGuardMiddleware",
+    "core.middleware.JSONBodyGuardMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -177,7 +177,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 # Lock-out answer: JSON 429 on the API, a plain page on the site (tracker/security.py).
-AXES_LOCKOUT_CALLABLE = "tracker.security.lockout_response"
+AXES_LOCKOUT_CALLABLE = "patients.lockout.lockout_response"
 
 # --- I18N / time ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -232,7 +232,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "tracker.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -244,7 +244,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("API_THROTTLE_USER", "600/minute"),
         "login": os.environ.get("API_THROTTLE_LOGIN", "10/minute"),
     },
-    "EXCEPTION_HANDLER": "tracker.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -262,7 +262,7 @@ SPECTACULAR_SETTINGS = {
     # Every operation documents the error answers of the shared layers (tracker/api.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tracker.api.document_error_answers",
+        "core.api.document_error_answers",
     ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -413,7 +413,7 @@ LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"strip_query": {"()": "tracker.privacy.StripQueryStrings"}},
+    "filters": {"strip_query": {"()": "core.privacy.StripQueryStrings"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -423,7 +423,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
-DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.privacy.NoRequestDataReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.privacy.NoRequestDataReporterFilter"
 
 # --- Clinical service settings --------------------------------------------------------------
 # Default advice-line number shown to patients whose team has none set.

@@ -40,6 +40,6 @@ urlpatterns = [
 ]
 
 # JSON error answers under /api/ (tracker/api.py); the usual HTML pages elsewhere.
-handler400 = "tracker.api.bad_request"
-handler404 = "tracker.api.page_not_found"
-handler500 = "tracker.api.server_error"
+handler400 = "core.api.bad_request"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"

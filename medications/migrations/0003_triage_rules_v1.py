@@ -1,4 +1,4 @@
-"""Seeds the triage rule set: version 1, active, from medications.triage_rules.DEFAULT_RULES
+"""Seeds the triage rule set: version 1, active, from medications.symptoms.rules.DEFAULT_RULES
 (the product defaults of ../shared/clinical/triage.md).
 
 A Trust changes the rules later in the admin, which stores each change as a new version;
@@ -11,7 +11,7 @@ from django.db import migrations
 
 
 def seed_rules(apps, schema_editor):
-    from medications.triage_rules import DEFAULT_RULES
+    from medications.symptoms.rules import DEFAULT_RULES
 
     TriageRuleSet = apps.get_model("medications", "TriageRuleSet")
     if TriageRuleSet.objects.exists():

@@ -25,7 +25,7 @@ def _ordered_like(value, reference):
 
 
 def restore_key_order(apps, schema_editor):
-    from medications.triage_rules import DEFAULT_RULES
+    from medications.symptoms.rules import DEFAULT_RULES
 
     TriageRuleSet = apps.get_model("medications", "TriageRuleSet")
     for ruleset in TriageRuleSet.objects.all():

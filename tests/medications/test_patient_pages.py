@@ -302,7 +302,7 @@ def test_logging_another_patients_dose_is_a_404_and_stores_nothing(
 
 
 def test_another_patients_symptom_result_is_a_404(client, patient, other_patient):
-    from medications.symptom_services import symptom_report_create
+    from medications.symptoms.services import symptom_report_create
 
     report = symptom_report_create(
         patient=patient, data={"symptoms": [], "temperature_c": 38.2}, entered_by=patient.user
@@ -316,7 +316,8 @@ def test_another_patients_symptom_result_is_a_404(client, patient, other_patient
 
 def report_form(**changes):
     """A full form as the browser sends it: every symptom at its starting answer (0)."""
-    from medications import symptom_selectors, triage
+    from medications.symptoms import selectors as symptom_selectors
+    from medications.symptoms import triage
 
     data = {
         f"symptom_{c['code']}": "0"
@@ -477,7 +478,7 @@ def test_infusion_patients_see_the_next_appointment_and_what_to_expect(client, t
 
 
 def test_history_shows_calendar_adherence_and_symptoms(signed_in, patient, prescription):
-    from medications.symptom_services import symptom_report_create
+    from medications.symptoms.services import symptom_report_create
 
     with at(MORNING):
         services.dose_log(

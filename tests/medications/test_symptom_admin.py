@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from medications.models import SymptomReport
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 
 pytestmark = pytest.mark.django_db
 ADMIN = "/admin/medications/symptomreport/"

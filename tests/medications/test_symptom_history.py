@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.db import connection
 
-from medications import symptom_selectors
 from medications.models import SymptomReport
-from medications.symptom_demo import HISTORY, seed_symptom_history
-from medications.symptom_selectors import symptom_histories, symptom_history
-from medications.symptom_services import symptom_report_create
+from medications.symptoms import selectors as symptom_selectors
+from medications.symptoms.demo import HISTORY, seed_symptom_history
+from medications.symptoms.selectors import symptom_histories, symptom_history
+from medications.symptoms.services import symptom_report_create
 from tests.factories import PatientFactory
 
 from .conftest import utc
@@ -123,7 +123,7 @@ def test_two_reports_at_the_same_moment_see_each_other(patient):
         finally:
             connection.close()
 
-    with mock.patch("medications.symptom_services.patient_context", slow_context):
+    with mock.patch("medications.symptoms.services.patient_context", slow_context):
         threads = [threading.Thread(target=send) for _ in range(2)]
         for thread in threads:
             thread.start()

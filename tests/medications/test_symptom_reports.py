@@ -19,8 +19,8 @@ from medications.models import (
     SymptomReport,
 )
 from medications.signals import symptom_report_triaged
-from medications.symptom_services import symptom_report_create
-from medications.triage_rules import DEFAULT_RULES
+from medications.symptoms.rules import DEFAULT_RULES
+from medications.symptoms.services import symptom_report_create
 from tests.factories import PatientFactory
 
 from .conftest import utc

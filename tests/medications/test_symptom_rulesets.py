@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from medications import symptom_services
 from medications.models import SymptomReport, TriageRuleSet
-from medications.symptom_selectors import active_rules, active_ruleset
-from medications.triage import render_rules_markdown
-from medications.triage_rules import DEFAULT_RULES
+from medications.symptoms import services as symptom_services
+from medications.symptoms.rules import DEFAULT_RULES
+from medications.symptoms.rules_docs import render_rules_markdown
+from medications.symptoms.selectors import active_rules, active_ruleset
 
 from .conftest import utc
 

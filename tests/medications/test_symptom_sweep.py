@@ -7,9 +7,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from medications import symptom_services, tasks
+from medications import tasks
 from medications.models import SymptomReport
 from medications.signals import symptom_report_triaged
+from medications.symptoms import services as symptom_services
 
 from .conftest import utc
 

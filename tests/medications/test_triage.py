@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medications.triage import (
+from medications.symptoms.rules import DEFAULT_RULES
+from medications.symptoms.triage import (
     AMBER,
     GREEN,
     LEVELS,
@@ -35,7 +36,6 @@ from medications.triage import (
     symptom_choices,
     validate_report,
 )
-from medications.triage_rules import DEFAULT_RULES
 
 RULES = DEFAULT_RULES
 NOW = datetime(2025, 3, 30, 12, 0, tzinfo=UTC)

@@ -4,12 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from medications.triage import (
-    REGENERATE_DOCS_COMMAND,
-    item_label,
-    render_rules_markdown,
-)
-from medications.triage_rules import DEFAULT_RULES
+from medications.symptoms.rules import DEFAULT_RULES
+from medications.symptoms.rules_docs import REGENERATE_DOCS_COMMAND, render_rules_markdown
+from medications.symptoms.triage import item_label
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLISHED = REPO / "docs" / "triage.md"
@@ -26,7 +23,7 @@ def test_published_rules_match_the_running_rules() -> None:
 
 def test_the_regenerate_command_prints_the_rendered_rules() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "medications.triage"],
+        [sys.executable, "-m", "medications.symptoms.rules_docs"],
         cwd=REPO,
         capture_output=True,
         check=True,

@@ -67,7 +67,7 @@ def alert_rows(patient, count: int, *, level: str = AlertLevel.AMBER) -> list[Al
 
 def report(patient, *, days_ago: float, symptoms=None, now=None, **figures):
     """A symptom report graded by the real service (its alert raised by the receiver)."""
-    from medications.symptom_services import symptom_report_create
+    from medications.symptoms.services import symptom_report_create
     from notifications import services
 
     now = now or timezone.now()

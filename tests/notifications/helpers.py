@@ -53,7 +53,7 @@ def red_report(patient, *, notes: str = "", symptoms=None) -> SymptomReport:
     inside its transaction); otherwise the stored, triaged row and the signal by hand."""
     symptoms = symptoms or [{"code": "chest_pain", "grade": 1}]
     try:
-        from medications.symptom_services import symptom_report_create
+        from medications.symptoms.services import symptom_report_create
     except ImportError:  # the symptom engineer's service is not there yet
         symptom_report_create = None
     if symptom_report_create is not None:

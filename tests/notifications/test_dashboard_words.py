@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from medications.triage_rules import DEFAULT_RULES
+from medications.symptoms.rules import DEFAULT_RULES
 from notifications import dashboard
 from notifications.models import Alert, AlertStatus
 

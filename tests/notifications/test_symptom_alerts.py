@@ -155,7 +155,7 @@ def test_the_alert_and_its_outbox_rows_commit_together_and_delivery_is_enqueued(
     channel = webhook_channel(patient.care_team, hook.url)
     published = []
     monkeypatch.setattr(
-        "tracker.queue._publish", lambda task, args, kwargs: published.append((task.name, args))
+        "core.queue._publish", lambda task, args, kwargs: published.append((task.name, args))
     )
     with django_capture_on_commit_callbacks(execute=True):
         triaged_report(patient, level="red")

@@ -442,7 +442,7 @@ def build_world() -> World:
         recorded_by=nurse,
         now=NOW,
     )
-    from medications.symptom_services import symptom_report_create
+    from medications.symptoms.services import symptom_report_create
 
     report = symptom_report_create(
         patient=patient, data={"symptoms": [{"code": "diarrhoea", "grade": 1}]}, entered_by=None

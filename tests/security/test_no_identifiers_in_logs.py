@@ -172,7 +172,7 @@ def test_error_reports_never_show_posted_fields(rf):
 
 
 def test_dev_server_request_lines_lose_their_query_strings():
-    from tracker.privacy import StripQueryStrings
+    from core.privacy import StripQueryStrings
 
     record = logging.LogRecord(
         "django.server",

@@ -1,7 +1,5 @@
 """Shared REST framework pieces: pagination and a consistent error shape."""
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import (
     RequestDataTooBig,
@@ -100,44 +98,6 @@ def bad_request(request, exception=None):
             return JsonResponse(body, status=413)
         return JsonResponse({"detail": "Bad request."}, status=400)
     return defaults.bad_request(request, exception)
-
-
-class JSONBodyGuardMiddleware:
-    """Every JSON body sent to the API is read and checked before any view runs: too large
-    answers 413, not JSON (or nested absurdly deep) 400, always as JSON. Endpoints that take
-    no body reject a malformed one too, instead of silently ignoring it. The body is kept
-    for the view (Django caches it), and nothing from it is logged."""
-
-    methods = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        if request.method in self.methods and request.path.startswith("/api/"):
-            refused = self._refuse(request)
-            if refused is not None:
-                return refused
-        return self.get_response(request)
-
-    @staticmethod
-    def _refuse(request):
-        content_type = request.content_type or ""
-        if not (content_type == "application/json" or content_type.endswith("+json")):
-            return None
-        try:
-            body = request.body
-        except (RequestDataTooBig, TooManyFieldsSent):
-            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-            detail = f"The request body is too large (at most {limit} bytes)."
-            return JsonResponse({"detail": detail}, status=413)
-        if not body.strip():
-            return None
-        try:
-            json.loads(body)
-        except (ValueError, RecursionError):
-            return JsonResponse({"detail": "The request body is not valid JSON."}, status=400)
-        return None
 
 
 # --- schema: the error answers every operation can give ------------------------------------

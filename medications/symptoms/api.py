@@ -19,9 +19,8 @@ from rest_framework.response import Response
 from patients.roles import is_patient, role_of
 from patients.selectors import patient_for
 
-from . import symptom_selectors as selectors
-from . import symptom_services as services
-from .symptom_serializers import (
+from . import selectors, services
+from .serializers import (
     SymptomReportCreateSerializer,
     SymptomReportQuerySerializer,
     SymptomReportSerializer,

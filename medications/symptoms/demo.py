@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from patients.models import Patient
 
-from .models import SymptomReport
-from .symptom_services import symptom_report_create
+from ..models import SymptomReport
+from .services import symptom_report_create
 
 # drug -> [(days ago, local time or None for "hours ago", hours ago, report body)]
 Entry = tuple[int, str | None, int, dict[str, Any]]

@@ -25,15 +25,22 @@ from patients.models import Role
 from patients.roles import role_of
 from patients.selectors import patients_visible_to
 
-from . import patient_pages as pages
-from . import selectors, services, symptom_selectors, symptom_services, triage
+from .. import selectors, services
+from ..models import DoseAction, SkipReason
+from ..symptoms import selectors as symptom_selectors
+from ..symptoms import services as symptom_services
+from ..symptoms import triage
+from . import history as history_page
+from . import report as report_page
+from . import symptom_chart
+from . import today as today_page
+from . import treatment as treatment_page
 from .forms import (
     DoseNotTakenForm,
     DoseTakenForm,
     SymptomReportForm,
     new_idempotency_key,
 )
-from .models import DoseAction, SkipReason
 
 
 def patient_required(view):
@@ -71,15 +78,15 @@ def _is_htmx(request) -> bool:
 def today(request):
     now = timezone.now()
     patient = request.patient
-    cards = pages.today_cards(request.user, patient, now)
-    tablets = pages.treatment_items(request.user, patient, now)
+    cards = today_page.today_cards(request.user, patient, now)
+    tablets = treatment_page.treatment_items(request.user, patient, now)
     context = {
         "cards": cards,
         "today": now.astimezone(patient.zone).date(),
         "has_tablets": bool(tablets),
         "to_log": any(card.can_log and card.state in ("due", "upcoming") for card in cards),
-        "next_dose": pages.next_dose(request.user, patient, now),
-        "infusion": pages.next_infusion(request.user, patient, now),
+        "next_dose": today_page.next_dose(request.user, patient, now),
+        "infusion": today_page.next_infusion(request.user, patient, now),
         "off_items": [item for item in tablets if item.cycle is not None and not item.cycle.on],
         "nav": "today",
     }
@@ -111,7 +118,7 @@ def _first_message(error: ValidationError) -> str:
     return " ".join(error.messages) or "That could not be saved. Please try again."
 
 
-def _logged_message(card: pages.DoseCard) -> str:
+def _logged_message(card: today_page.DoseCard) -> str:
     what = f"{card.drug.name.capitalize()} {card.amount} due {card.due_text}"
     if card.state == "taken_late":
         return (
@@ -148,7 +155,7 @@ def dose_taken(request, dose_id: int):
         )
     except ValidationError as exc:
         return _log_failed(request, dose.pk, exc)
-    card = pages.dose_card(request.user, dose.pk, request.patient, now)
+    card = today_page.dose_card(request.user, dose.pk, request.patient, now)
     message = _logged_message(card)
     if _is_htmx(request):
         return _card_response(request, card, status_message=message)
@@ -157,7 +164,7 @@ def dose_taken(request, dose_id: int):
 
 
 def _log_failed(request, dose_id: int, error: ValidationError):
-    card = pages.dose_card(request.user, dose_id, request.patient, timezone.now())
+    card = today_page.dose_card(request.user, dose_id, request.patient, timezone.now())
     if _is_htmx(request):
         return _card_response(request, card, error=_first_message(error))
     messages.error(request, _first_message(error))
@@ -168,7 +175,7 @@ def _log_failed(request, dose_id: int, error: ValidationError):
 @require_http_methods(["GET", "POST"])
 def dose_not_taken(request, dose_id: int):
     now = timezone.now()
-    card = pages.dose_card(request.user, dose_id, request.patient, now)  # 404 if not theirs
+    card = today_page.dose_card(request.user, dose_id, request.patient, now)  # 404 if not theirs
     if request.method == "POST":
         form = DoseNotTakenForm(request.POST)
         if form.is_valid():
@@ -197,7 +204,7 @@ def dose_not_taken(request, dose_id: int):
 
 
 def _skip_saved(request, dose_id: int, reason: str, now):
-    card = pages.dose_card(request.user, dose_id, request.patient, now)
+    card = today_page.dose_card(request.user, dose_id, request.patient, now)
     message = _logged_message(card)
     if reason in (SkipReason.SIDE_EFFECTS, SkipReason.UNWELL):
         # adherence.md: "side effects" or "felt unwell" asks for a symptom report.
@@ -218,7 +225,7 @@ def _skip_saved(request, dose_id: int, reason: str, now):
 @require_GET
 def dose_card(request, dose_id: int):
     """One card (htmx "Cancel" puts it back); without htmx, the Today page at that card."""
-    card = pages.dose_card(request.user, dose_id, request.patient, timezone.now())
+    card = today_page.dose_card(request.user, dose_id, request.patient, timezone.now())
     if _is_htmx(request):
         return _card_response(request, card)
     return redirect(_back_to_today(card.dose.pk))
@@ -267,7 +274,7 @@ def symptom_result(request, report_id: int):
     rules = report.ruleset.rules if report.ruleset_id else symptom_selectors.active_rules()
     context = {
         "report": report,
-        "result": pages.report_result(report, rules),
+        "result": report_page.report_result(report, rules),
         "nav": "symptoms",
     }
     return render(request, "medications/symptom_result.html", context)
@@ -282,9 +289,11 @@ def treatment(request):
     now = timezone.now()
     patient = request.patient
     context = {
-        "items": pages.treatment_items(request.user, patient, now),
-        "courses": pages.infusion_course_items(request.user, patient, now),
-        "fever_text": pages.red_measurement_text(symptom_selectors.active_rules(), "temperature"),
+        "items": treatment_page.treatment_items(request.user, patient, now),
+        "courses": treatment_page.infusion_course_items(request.user, patient, now),
+        "fever_text": report_page.red_measurement_text(
+            symptom_selectors.active_rules(), "temperature"
+        ),
         "nav": "treatment",
     }
     return render(request, "medications/treatment.html", context)
@@ -297,18 +306,20 @@ def history(request):
     patient = request.patient
     week = selectors.adherence_for_patient(patient, days=7, now=now)
     month = selectors.adherence_for_patient(patient, days=28, now=now)
-    since = now - pages.SYMPTOM_HISTORY
+    since = now - report_page.SYMPTOM_HISTORY
     symptom_history = symptom_selectors.symptom_history(patient, since)
     rules = symptom_selectors.active_rules()
     context = {
-        "calendar": pages.dose_calendar(request.user, patient, now),
-        "legend": pages.LEGEND,
+        "calendar": history_page.dose_calendar(request.user, patient, now),
+        "legend": history_page.LEGEND,
         "adherence": [("Last 7 days", week), ("Last 28 days", month)],
         "has_oral": any(p.prescription.drug.route == "oral" for p in month.prescriptions),
         "courses": month.courses,
-        "recent": pages.recent_doses(request.user, patient, now),
-        "chart": pages.symptom_chart(symptom_history, zone=patient.zone, now=now, rules=rules),
-        "reports": pages.report_rows(symptom_history, zone=patient.zone, rules=rules),
+        "recent": history_page.recent_doses(request.user, patient, now),
+        "chart": symptom_chart.symptom_chart(
+            symptom_history, zone=patient.zone, now=now, rules=rules
+        ),
+        "reports": symptom_chart.report_rows(symptom_history, zone=patient.zone, rules=rules),
         "nav": "history",
     }
     return render(request, "medications/history.html", context)

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
 
-from . import triage
-from .models import SkipReason
+from core.forms import AccessibleForm
+
+from ..models import SkipReason
+from ..symptoms import triage
 
 
 def new_idempotency_key() -> str:
@@ -21,52 +22,11 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-class ErrorLinkedForm(forms.Form):
-    """Marks fields with errors so screen readers read the message with the field:
-    aria-invalid plus aria-describedby pointing at the message next to it."""
-
-    def error_id(self, name: str) -> str:
-        return f"{self[name].auto_id}-error"
-
-    def link_errors(self) -> None:
-        for name in self.errors:
-            if name not in self.fields:
-                continue
-            attrs = self.fields[name].widget.attrs
-            attrs["aria-invalid"] = "true"
-            described = [self.error_id(name)]
-            if self.fields[name].help_text:
-                # Setting aria-describedby stops Django adding its help-text id: keep it.
-                described.append(f"{self[name].auto_id}_helptext")
-            attrs["aria-describedby"] = " ".join(described)
-
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Put a service's per-field messages next to the fields they are about."""
-        if not hasattr(error, "error_dict"):
-            for message in error.messages:
-                self.add_error(None, message)
-            return
-        for field, errors in error.message_dict.items():
-            for message in errors:
-                self.add_error(field if field in self.fields else None, message)
-
-    def error_summary(self) -> list[tuple[str, str]]:
-        """(anchor, message) for the summary at the top of the page, in field order."""
-        items = [("", message) for message in self.non_field_errors()]
-        for name, field in self.fields.items():
-            for message in self.errors.get(name, []):
-                anchor = self[name].auto_id
-                if isinstance(field.widget, forms.RadioSelect):
-                    anchor = f"{anchor}_0"
-                items.append((anchor, message))
-        return items
-
-
 class DoseTakenForm(forms.Form):
     idempotency_key = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
 
 
-class DoseNotTakenForm(ErrorLinkedForm):
+class DoseNotTakenForm(AccessibleForm):
     reason = forms.ChoiceField(
         label="Why did you not take it?",
         choices=SkipReason.choices,
@@ -99,7 +59,7 @@ SYMPTOM_PREFIX = "symptom_"
 FIGURES = ("temperature_c", "systolic_bp", "diastolic_bp")
 
 
-class SymptomReportForm(ErrorLinkedForm):
+class SymptomReportForm(AccessibleForm):
     """Built from triage.symptom_choices(active rules): one radio group per symptom, grade
     0 ("None", "Not at all", "No") chosen to start with."""
 

@@ -17,9 +17,9 @@ from typing import Any
 from django.db.models import Max, QuerySet
 
 from patients.models import Patient
+from patients.selectors import get_or_404, visible_to
 
-from . import triage
-from .models import (
+from ..models import (
     AppointmentState,
     CourseStatus,
     InfusionAppointment,
@@ -27,7 +27,7 @@ from .models import (
     SymptomReport,
     TriageRuleSet,
 )
-from .selectors import _get_or_404, _scope
+from . import triage
 
 # --- the active rule set ------------------------------------------------------------------------
 
@@ -165,13 +165,13 @@ def _own_item_levels(row: dict[str, Any], rules: triage.Rules) -> dict[str, str]
 
 
 def symptom_reports_visible_to(user) -> QuerySet[SymptomReport]:
-    return _scope(
-        SymptomReport.objects.select_related("patient", "patient__care_team"), user
+    return visible_to(
+        user, SymptomReport.objects.select_related("patient", "patient__care_team")
     ).order_by("-reported_at", "-id")
 
 
 def symptom_report_for(user, report_id) -> SymptomReport:
-    return _get_or_404(symptom_reports_visible_to(user), report_id, "symptom report")
+    return get_or_404(symptom_reports_visible_to(user), report_id, "symptom report")
 
 
 def symptom_reports_untriaged() -> QuerySet[SymptomReport]:

@@ -20,9 +20,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from . import symptom_services
-from .models import SymptomReport, TriageRuleSet
-from .symptom_selectors import active_rules
+from ..models import SymptomReport, TriageRuleSet
+from . import services as symptom_services
+from .selectors import active_rules
 
 # --- rule set -----------------------------------------------------------------------------------
 

@@ -23,11 +23,12 @@ from django.db.models import Max
 from django.utils import timezone
 
 from patients.models import Patient
+from patients.services import lock_patient
 
-from . import triage
-from .models import SymptomReport, TriageRuleSet
-from .signals import symptom_report_triaged
-from .symptom_selectors import active_ruleset, patient_context, symptom_reports_untriaged
+from ..models import SymptomReport, TriageRuleSet
+from ..signals import symptom_report_triaged
+from . import rules_docs, triage
+from .selectors import active_ruleset, patient_context, symptom_reports_untriaged
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +117,6 @@ def _check_reported_at(reported_at: datetime, now: datetime) -> None:
 # --- grading and storing ------------------------------------------------------------------------
 
 
-def _lock_patient(patient: Patient) -> None:
-    # Serialises triage per patient: of two reports sent at the same moment, the second is
-    # graded after the first is stored, so it sees it for the repeat-amber rule (rule 3).
-    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
-
-
 def _figures(data: Mapping[str, Any]) -> dict[str, Any]:
     temperature = data.get("temperature_c")
     return {
@@ -182,7 +177,7 @@ def symptom_report_create(
         errors = symptom_report_errors(data, rules)
         if errors:
             raise ValidationError(errors)
-        _lock_patient(patient)
+        lock_patient(patient)
         # The clock is read after the lock, so a report graded later is also later.
         now = timezone.now()
         if reported_at is None:
@@ -296,7 +291,7 @@ def triage_ruleset_problems(rules: Any) -> list[str]:
         problems = triage.check_rules(rules)
         if not problems:
             _dry_run(rules)
-            triage.render_rules_markdown(rules)
+            rules_docs.render_rules_markdown(rules)
     except Exception as exc:  # noqa: BLE001 - any failure means the rule set is unusable
         missing = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         return [f"The rule set has the wrong shape ({exc.__class__.__name__}: {missing})."]

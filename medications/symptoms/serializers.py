@@ -12,10 +12,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tracker.api import StrictFieldsMixin
+from core.api import StrictFieldsMixin
 
-from .models import SymptomReport, TriageLevel
-from .triage_rules import DEFAULT_RULES
+from ..models import SymptomReport, TriageLevel
+from .rules import DEFAULT_RULES
 
 # The schema documents the product default rule set; a Trust's active version may differ
 # (GET /api/v1/symptom-reports/ shows what was graded with which version).

@@ -8,7 +8,7 @@ rule set can be stored in the database or a file; decimal thresholds are strings
 compare exactly.
 
 docs/triage.md is generated from this data: after any change run
-`python -m medications.triage > docs/triage.md`.
+`python -m medications.symptoms.rules_docs > docs/triage.md`.
 """
 
 from typing import Any

@@ -38,20 +38,3 @@ class NoRequestDataReporterFilter(SafeExceptionReporterFilter):
         if request is None:
             return {}
         return dict.fromkeys(request.POST, self.cleansed_substitute)
-
-
-class NoStoreMiddleware:
-    """Pages and API answers for a signed-in user are never kept by the browser or a proxy
-    (OWASP ASVS 8.2.1): on a shared clinic computer, Back after signing out must not show a
-    patient's record. Responses that set their own Cache-Control keep it."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        user = getattr(request, "user", None)
-        signed_in = user is not None and user.is_authenticated
-        if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response:
-            response["Cache-Control"] = "no-store"
-        return response
