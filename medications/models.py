@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from patients.models import Patient
 
+from . import adherence
 from .fields import OrderedJSONField
 
 
@@ -217,14 +218,9 @@ class ExpectedDose(models.Model):
 
     def display_state(self, now=None) -> str:
         """API state: pending becomes upcoming, due or missed by the clock."""
-        if self.state != DoseState.PENDING:
-            return self.state
-        now = now or timezone.now()
-        if now < self.due_at:
-            return "upcoming"
-        if now < self.late_until:
-            return "due"
-        return DoseState.MISSED
+        return adherence.display_state(
+            self.state, self.due_at, self.late_until, now or timezone.now()
+        )
 
 
 class SkipReason(models.TextChoices):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.selectors import get_or_404, visible_to
 
-from . import adherence
+from . import adherence, calendar
 from .models import (
     Drug,
     ExpectedDose,
@@ -79,6 +79,20 @@ def doses_between(
     start = datetime.combine(first_day, time(0), tzinfo=zone)
     end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone)
     return qs.filter(due_at__gte=start, due_at__lt=end)
+
+
+def dose_days(
+    patient: Patient, *, first_day: date, last_day: date, now: datetime
+) -> dict[date, calendar.DoseDay]:
+    """The dose calendar's days for a patient the caller may see (medications/calendar.py
+    holds the day rules): one query."""
+    rows = doses_between(
+        ExpectedDose.objects.filter(patient=patient).order_by(),
+        first_day=first_day,
+        last_day=last_day,
+        zone=patient.zone,
+    ).values_list("due_at", "late_until", "state")
+    return calendar.days_of_doses(rows, zone=patient.zone, now=now)
 
 
 # --- adherence --------------------------------------------------------------------------------

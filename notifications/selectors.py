@@ -20,10 +20,9 @@ from django.db.models import (
     Value,
     When,
 )
-from django.http import Http404
 from django.utils import timezone
 
-from patients.selectors import visible_to
+from patients.selectors import get_or_404, visible_to
 
 from .models import (
     Alert,
@@ -107,10 +106,6 @@ def alert_queue_for(
 def alert_for(user, alert_id, *, now: datetime | None = None) -> Alert:
     """One alert the user may see, with its history and deliveries; 404 otherwise (never
     403: that would confirm the alert exists)."""
-    try:
-        pk = int(alert_id)
-    except (TypeError, ValueError) as exc:
-        raise Http404("No such alert.") from exc
     qs = with_overdue(alerts_visible_to(user), now).select_related(
         "patient",
         "care_team",
@@ -129,10 +124,7 @@ def alert_for(user, alert_id, *, now: datetime | None = None) -> Alert:
             queryset=Delivery.objects.select_related("channel").order_by("created_at", "pk"),
         ),
     )
-    try:
-        return qs.get(pk=pk)
-    except Alert.DoesNotExist as exc:
-        raise Http404("No such alert.") from exc
+    return get_or_404(qs, alert_id, "alert")
 
 
 def channels_visible_to(user) -> QuerySet[Channel]:

@@ -1,22 +1,31 @@
 """Celery tasks of the notifications app: thin wrappers that take ids, re-read state and call
 one service each. Every one is safe to run twice or concurrently; periodic ones are listed
-in settings.PERIODIC_JOBS (beat and `python manage.py sweep` run them)."""
+in settings.PERIODIC_JOBS (beat and `python manage.py sweep` run them). The outbox's two
+tasks (send_delivery, sweep_deliveries) are defined in services/outbox.py under their
+"notifications.tasks..." names and re-exported here."""
 
 from celery import shared_task
 
 from . import services
+from .services.outbox import send_delivery, sweep_deliveries
+
+__all__ = [
+    "raise_symptom_report_alert",
+    "send_delivery",
+    "send_dose_reminders",
+    "sweep_deliveries",
+    "sweep_escalations",
+    "sweep_missed_doses",
+    "sweep_missed_infusions",
+    "sweep_unraised_alerts",
+    "sweep_unraised_supply_alerts",
+]
 
 
 @shared_task
 def raise_symptom_report_alert(report_id: int) -> dict:
     """The alert for one red or amber report, if it has none yet (idempotent by key)."""
     return services.symptom_report_alert_raise_by_id(report_id=report_id)
-
-
-@shared_task
-def send_delivery(delivery_id: int) -> dict:
-    """Claim, send and record one outbox row (a second call finds it claimed or sent)."""
-    return {"delivery": delivery_id, "result": services.delivery_send(delivery_id=delivery_id)}
 
 
 @shared_task
@@ -46,11 +55,6 @@ def sweep_unraised_supply_alerts() -> dict:
 @shared_task
 def sweep_escalations() -> dict:
     return services.escalations_sweep()
-
-
-@shared_task
-def sweep_deliveries() -> dict:
-    return services.deliveries_sweep()
 
 
 @shared_task

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from patients.models import Patient
 
-from .. import selectors
+from .. import calendar, selectors
+from ..calendar import DoseDay
 from ..models import (
     AppointmentState,
     DoseState,
@@ -41,7 +42,6 @@ DAY_STATUS_BY_DOSE_STATE = {
     DoseState.SKIPPED: SKIPPED,
     DoseState.MISSED: MISSED,
 }
-WORST_FIRST = (MISSED, SKIPPED, LATE, TAKEN)
 LEGEND = [
     (TAKEN, "Taken", "All of that day's doses taken"),
     (LATE, "Late", "Taken late, after the safe time to take it"),
@@ -91,14 +91,13 @@ def _count_words(counts: dict[str, int], total: int) -> str:
     return f"{total} {noun}: " + ", ".join(parts)
 
 
-def _day_status(states: list[str], off_label: str) -> tuple[str, str]:
-    if not states:
+def _day_status(doses: DoseDay | None, off_label: str) -> tuple[str, str]:
+    if doses is None or not doses.total:
         return (OFF, off_label) if off_label else (NONE, "")
-    done = [DAY_STATUS_BY_DOSE_STATE[s] for s in states if s in DAY_STATUS_BY_DOSE_STATE]
-    for status in WORST_FIRST:
-        if status in done:
-            return status, SHORT_LABELS[status]
-    if all(s == DoseState.HELD for s in states):
+    if doses.worst is not None:
+        status = DAY_STATUS_BY_DOSE_STATE[doses.worst]
+        return status, SHORT_LABELS[status]
+    if doses.all_held:
         return HELD, SHORT_LABELS[HELD]
     return TO_COME, "To come"
 
@@ -125,12 +124,7 @@ def dose_calendar(user, patient: Patient, now: datetime, weeks: int = 6) -> Cale
     today = now.astimezone(zone).date()
     last_day = today + timedelta(days=6 - today.weekday())
     first_day = last_day - timedelta(days=7 * weeks - 1)
-    doses = selectors.doses_between(
-        patient_doses(user, patient), first_day=first_day, last_day=today, zone=zone
-    )
-    by_day: dict[date, list[str]] = {}
-    for dose in doses:
-        by_day.setdefault(dose.due_at.astimezone(zone).date(), []).append(dose.display_state(now))
+    by_day = selectors.dose_days(patient, first_day=first_day, last_day=today, now=now)
     prescriptions = list(
         selectors.prescriptions_visible_to(user).filter(patient=patient, drug__route="oral")
     )
@@ -147,14 +141,10 @@ def dose_calendar(user, patient: Patient, now: datetime, weeks: int = 6) -> Cale
         kind = {"given": "given", "missed": "missed"}.get(appointment.state, "planned")
         infusions[moment.astimezone(zone).date()] = kind
 
-    calendar_weeks = []
-    day = first_day
-    while day <= last_day:
-        week = []
-        for _ in range(7):
-            week.append(_calendar_day(day, today, by_day, prescriptions, infusions, zone))
-            day += timedelta(days=1)
-        calendar_weeks.append(week)
+    calendar_weeks = [
+        [_calendar_day(day, today, by_day, prescriptions, infusions, zone) for day in week]
+        for week in calendar.week_rows(first_day, last_day)
+    ]
     return Calendar(weeks=calendar_weeks, first_day=first_day, last_day=last_day)
 
 
@@ -169,14 +159,11 @@ def _calendar_day(day, today, by_day, prescriptions, infusions, zone) -> Calenda
     if day > today:
         description = " ".join(filter(None, [f"{name}:", infusion_words or "still to come."]))
         return CalendarDay(day, FUTURE, "", description, infusion=infusion)
-    states = by_day.get(day, [])
-    off_label = "" if states else _off_label(prescriptions, day, zone)
-    status, label = _day_status(states, off_label)
-    if states:
-        counts: dict[str, int] = {}
-        for state in states:
-            counts[state] = counts.get(state, 0) + 1
-        words = _count_words(counts, len(states)) + "."
+    doses = by_day.get(day)
+    off_label = "" if doses else _off_label(prescriptions, day, zone)
+    status, label = _day_status(doses, off_label)
+    if doses:
+        words = _count_words(doses.counts, doses.total) + "."
     elif status == OFF:
         words = f"{label}, no tablets planned."
     else:

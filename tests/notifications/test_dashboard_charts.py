@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from notifications import charts
+from notifications.dashboard import charts
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 UNTIL = datetime(2026, 3, 29, 12, 0, tzinfo=UTC)

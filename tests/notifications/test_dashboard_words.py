@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from medications.symptoms.rules import DEFAULT_RULES
-from notifications import dashboard
+from notifications.dashboard import patient_page
+from notifications.dashboard import words as dashboard_words
 from notifications.models import Alert, AlertStatus
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     ],
 )
 def test_durations(delta, words):
-    assert dashboard.duration_words(delta) == words
+    assert dashboard_words.duration_words(delta) == words
 
 
 def report(symptoms=(), **figures):
@@ -98,12 +99,12 @@ def report(symptoms=(), **figures):
     ],
 )
 def test_reasons_in_words(reason, the_report, short):
-    (line,) = dashboard.reason_lines([reason], DEFAULT_RULES, the_report)
+    (line,) = dashboard_words.reason_lines([reason], DEFAULT_RULES, the_report)
     assert line.short == short
 
 
 def test_a_grade_on_the_alert_page_says_what_it_means():
-    (line,) = dashboard.reason_lines(
+    (line,) = dashboard_words.reason_lines(
         [{"code": "vomiting", "level": "red", "rule": "grade"}],
         DEFAULT_RULES,
         report([("vomiting", 3)]),
@@ -145,7 +146,7 @@ def alert(status, *, level="red", due_in=timedelta(minutes=10), acknowledged_at=
     ],
 )
 def test_deadlines(the_alert, words, overdue):
-    assert dashboard.deadline_words(the_alert, NOW) == (words, overdue)
+    assert dashboard_words.deadline_words(the_alert, NOW) == (words, overdue)
 
 
 def rx(code, status="active"):
@@ -176,11 +177,11 @@ NAMES.update(atezolizumab="atezolizumab", bevacizumab="bevacizumab")
 )
 def test_treatment_line(prior, prescriptions, courses, words):
     patient = SimpleNamespace(prior_systemic_therapies=prior)
-    line = dashboard.treatment_line(patient, prescriptions, courses, NAMES)
+    line = patient_page.treatment_line(patient, prescriptions, courses, NAMES)
     assert line.words == words
 
 
 def test_treatment_line_names_what_came_before():
     patient = SimpleNamespace(prior_systemic_therapies=["sorafenib"])
-    line = dashboard.treatment_line(patient, [rx("cabozantinib")], [], NAMES)
+    line = patient_page.treatment_line(patient, [rx("cabozantinib")], [], NAMES)
     assert line.current == ["cabozantinib"] and line.earlier == ["sorafenib"]

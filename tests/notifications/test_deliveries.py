@@ -22,6 +22,7 @@ from notifications.models import (
     DeliveryStatus,
 )
 from notifications.rules import MAX_DELIVERY_ATTEMPTS
+from notifications.services import outbox
 
 from .helpers import triaged_report, utc, webhook_channel
 
@@ -118,7 +119,7 @@ def test_a_channel_that_keeps_failing_shows_as_failing_and_gives_up_after_n(pati
 def test_the_webhook_is_signed_with_the_channel_secret(red_alert, receiver):
     hook = receiver()
     channel = webhook_channel(red_alert.care_team, hook.url, secret="team-secret-42")
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
     assert tasks.send_delivery(only_delivery(channel).pk)["result"] == "sent"
 
     (request,) = hook.received
@@ -139,7 +140,7 @@ def test_the_webhook_is_signed_with_the_channel_secret(red_alert, receiver):
 def test_a_webhook_without_a_secret_is_not_sent_unsigned(red_alert, receiver):
     hook = receiver()
     channel = webhook_channel(red_alert.care_team, hook.url, secret="")
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
     assert tasks.send_delivery(only_delivery(channel).pk)["result"] == "retrying"
     assert hook.received == []
     assert "secret" in only_delivery(channel).last_error
@@ -162,7 +163,7 @@ def test_email_and_webhook_carry_no_patient_details(red_alert, receiver, patient
         kind=ChannelKind.SMS,
         target="+44 7700 900123",
     )
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
     summary = services.deliveries_sweep()
     # Webhook, ward e-mail, SMS, and the team's automatic advice-line e-mail (the alert was
     # raised before the team had channels).
@@ -215,7 +216,7 @@ def test_email_and_webhook_carry_no_patient_details(red_alert, receiver, patient
 def test_a_sender_killed_mid_send_is_reclaimed_and_sent_again(red_alert, receiver):
     hook = receiver()
     channel = webhook_channel(red_alert.care_team, hook.url)
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=T0)
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=T0)
     delivery = only_delivery(channel)
     # What a killed worker leaves: claimed ("sending"), an attempt with no result.
     Delivery.objects.filter(pk=delivery.pk).update(
@@ -238,7 +239,7 @@ def test_a_sender_killed_mid_send_is_reclaimed_and_sent_again(red_alert, receive
 def test_two_senders_cannot_send_one_delivery_at_once(red_alert, receiver):
     hook = receiver()
     channel = webhook_channel(red_alert.care_team, hook.url)
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
     delivery = only_delivery(channel)
     assert services.delivery_send(delivery_id=delivery.pk) == "sent"
     assert services.delivery_send(delivery_id=delivery.pk) == "not due"
@@ -309,7 +310,7 @@ def test_without_an_sms_gateway_a_text_fails_visibly_instead_of_vanishing(red_al
         kind=ChannelKind.SMS,
         target="+44 7700 900123",
     )
-    services._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
+    outbox._deliveries_create([red_alert], purpose=DeliveryPurpose.ALERT, now=timezone.now())
     services.deliveries_sweep()
 
     delivery = only_delivery(channel)

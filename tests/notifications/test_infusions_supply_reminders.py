@@ -11,6 +11,7 @@ from medications import services as medication_services
 from medications.models import AppointmentState, DoseLog, DoseState, ExpectedDose
 from notifications import receivers, services, sms
 from notifications.models import Alert, AlertKind, AlertLevel, AlertStatus
+from notifications.services import sources
 
 from .helpers import dose_at, prescribe, utc
 
@@ -64,7 +65,7 @@ def test_an_infusion_given_or_rescheduled_in_time_is_not_missed(course, nurse):
 def test_state_changed_underneath_no_infusion_alert(course, nurse, monkeypatch):
     """Given between the sweep's read and its update: not missed, no alert."""
     first = course.appointments.get(cycle_number=1)
-    real = services._claim_ids
+    real = sources._claim_ids
 
     def read_then_give(queryset, limit):
         ids = real(queryset, limit)
@@ -73,7 +74,7 @@ def test_state_changed_underneath_no_infusion_alert(course, nurse, monkeypatch):
         )
         return ids
 
-    monkeypatch.setattr(services, "_claim_ids", read_then_give)
+    monkeypatch.setattr(sources, "_claim_ids", read_then_give)
     summary = services.missed_infusions_sweep(now=utc(2026, 3, 4, 10))
     assert summary == {"infusions_missed": 0, "alerts_raised": 0}
     first.refresh_from_db()

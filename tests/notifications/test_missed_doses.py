@@ -19,6 +19,7 @@ from notifications.models import (
     AlertOutcome,
     AlertStatus,
 )
+from notifications.services import sources
 from tests.factories import PatientFactory
 
 from .helpers import dose_at, prescribe, take_doses, utc
@@ -107,7 +108,7 @@ def test_a_dose_logged_while_the_sweep_runs_is_not_marked_missed(
 ):
     """The sweep reads the overdue doses, then the patient's log lands, then the sweep's
     update runs: the conditional update leaves the logged dose alone, and no alert."""
-    read_overdue = services._overdue_doses
+    read_overdue = sources._overdue_doses
 
     def read_then_log(now, limit):
         ids = read_overdue(now, limit)
@@ -121,7 +122,7 @@ def test_a_dose_logged_while_the_sweep_runs_is_not_marked_missed(
         )
         return ids
 
-    monkeypatch.setattr(services, "_overdue_doses", read_then_log)
+    monkeypatch.setattr(sources, "_overdue_doses", read_then_log)
     summary = services.missed_doses_sweep(now=AFTER_MORNING_WINDOW)
 
     assert summary["doses_missed"] == 0 and summary["alerts_raised"] == 0
@@ -133,12 +134,12 @@ def test_state_changed_underneath_no_alert(prescription):
     """A dose whose state changed after it was read (held by a clinician's hold meanwhile)
     is not marked missed and raises nothing."""
     dose = dose_at(prescription, DAY8_MORNING)
-    marked = services._mark_missed([dose.pk], AFTER_MORNING_WINDOW)
+    marked = sources._mark_missed([dose.pk], AFTER_MORNING_WINDOW)
     assert [d["pk"] for d in marked] == [dose.pk]  # the normal case, for contrast
 
     dose2 = dose_at(prescription, utc(2026, 3, 9, 20))
     ExpectedDose.objects.filter(pk=dose2.pk).update(state=DoseState.HELD)
-    assert services._mark_missed([dose2.pk], AFTER_EVENING_WINDOW) == []
+    assert sources._mark_missed([dose2.pk], AFTER_EVENING_WINDOW) == []
     assert dose_at(prescription, utc(2026, 3, 9, 20)).state == DoseState.HELD
 
 

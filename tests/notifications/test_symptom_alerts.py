@@ -18,6 +18,7 @@ from notifications.models import (
     Delivery,
     DeliveryPurpose,
 )
+from notifications.services import sources
 
 from .helpers import red_report, triaged_report, webhook_channel
 
@@ -126,14 +127,14 @@ def test_when_raising_fails_the_report_is_still_saved_and_the_sweep_raises_it(
 def test_the_sweep_raises_one_bad_report_at_a_time_and_the_others_still_go(patient, monkeypatch):
     good = triaged_report(patient, level="amber", send=False)
     bad = triaged_report(patient, level="red", send=False)
-    real = services._symptom_spec
+    real = sources._symptom_spec
 
     def spec(report, care_team_id):
         if report.pk == bad.pk:
             raise ValueError("corrupt row")
         return real(report, care_team_id)
 
-    monkeypatch.setattr(services, "_symptom_spec", spec)
+    monkeypatch.setattr(sources, "_symptom_spec", spec)
     summary = services.unraised_symptom_alerts_sweep()
     assert summary == {"reports": 2, "alerts_raised": 1, "failed": 1}
     assert Alert.objects.get().symptom_report_id == good.pk

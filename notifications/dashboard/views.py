@@ -33,10 +33,12 @@ from medications import services as medication_services
 from medications.models import AppointmentState, InfusionAppointment, Prescription
 from medications.symptoms import selectors as symptom_selectors
 from medications.symptoms import triage
+from patients import roles
 from patients.selectors import care_teams_visible_to, patient_for
 
-from . import charts, dashboard
-from . import services as alert_services
+from .. import selectors
+from .. import services as alert_services
+from . import alert_queue, charts, patient_page, timeline, words
 from .forms import (
     ChangeDoseForm,
     HoldForm,
@@ -76,7 +78,7 @@ def staff_only(view):
                 )
                 return response
             return redirect_to_login(request.get_full_path())
-        if not dashboard.is_staff_member(request.user):
+        if not roles.is_staff_member(request.user):
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
@@ -127,21 +129,21 @@ def _person(user) -> str:
 def _queue_context(request, *, now):
     teams = list(care_teams_visible_to(request.user))
     form = QueueFilterForm(request.GET or None, teams=teams)
-    filters = dashboard.QueueFilters(**form.filter_values())
-    alerts = dashboard.alert_queue(request.user, filters)
+    filters = alert_queue.QueueFilters(**form.filter_values())
+    alerts = alert_queue.alert_queue(request.user, filters)
     # Page the ids, then load that page's rows with their joins: one query joining every
     # open alert to its patient, prescription, drug, ... before the sort and LIMIT grew with
     # the queue and the patient list (docs/benchmarks.md, benchmark 3).
     ids = alerts.values_list("pk", flat=True)
-    page = Paginator(ids, dashboard.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(ids, alert_queue.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     page_alerts = list(alerts.filter(pk__in=list(page.object_list)))
-    rules = dashboard.rules_for_labels()
-    rows = dashboard.queue_rows(page_alerts, rules, now)
+    rules = words.rules_for_labels()
+    rows = alert_queue.queue_rows(page_alerts, rules, now)
     applied = {k: v for k, v in request.GET.items() if k in form.fields and v}
     page_query = urlencode({**applied, "page": page.number})
     return {
         "nav": "queue",
-        "counts": dashboard.queue_counts(alerts, now),
+        "counts": alert_queue.queue_counts(alerts, now),
         "next_url": f"{reverse('notifications:queue')}?{page_query}",
         "form": form,
         "filters": filters,
@@ -166,8 +168,8 @@ def queue(request):
     _mark_active(request)
     now = timezone.now()
     context = _queue_context(request, now=now)
-    context["failing_channels"] = dashboard.failing_channels(request.user)
-    context["red_seen"] = dashboard.latest_red_alert_id(request.user)
+    context["failing_channels"] = alert_queue.failing_channels(request.user)
+    context["red_seen"] = alert_queue.latest_red_alert_id(request.user)
     for row in context["rows"]:
         row.form = _resolve_form(row.alert)
     return render(request, "notifications/queue.html", context)
@@ -196,20 +198,20 @@ def queue_pulse(request):
     if "red_base" in request.GET:
         base = _whole(request.GET.get("red_base"))
     else:
-        base = dashboard.latest_red_alert_id(request.user)
+        base = alert_queue.latest_red_alert_id(request.user)
     seen = max(_whole(request.GET.get("red_seen")), base)
-    since_opened = dashboard.new_red_alerts(request.user, base)
-    rules = dashboard.rules_for_labels() if since_opened else {}
+    since_opened = alert_queue.new_red_alerts(request.user, base)
+    rules = words.rules_for_labels() if since_opened else {}
     announce = [alert for alert in since_opened if alert.pk > seen]
     context = {
         "banner": [
-            (alert, dashboard.alert_reasons(alert, rules))
-            for alert in since_opened[: dashboard.BANNER_NAMES]
+            (alert, words.alert_reasons(alert, rules))
+            for alert in since_opened[: alert_queue.BANNER_NAMES]
         ],
-        "more_red": max(len(since_opened) - dashboard.BANNER_NAMES, 0),
-        "announce": [(alert, dashboard.alert_reasons(alert, rules)) for alert in announce],
+        "more_red": max(len(since_opened) - alert_queue.BANNER_NAMES, 0),
+        "announce": [(alert, words.alert_reasons(alert, rules)) for alert in announce],
         "red_seen": max([seen] + [alert.pk for alert in since_opened]),
-        "failing_channels": dashboard.failing_channels(request.user),
+        "failing_channels": alert_queue.failing_channels(request.user),
     }
     return render(request, "notifications/_queue_pulse.html", context)
 
@@ -218,9 +220,9 @@ def queue_pulse(request):
 
 
 def _alert_page(request, alert, *, resolve_form=None, status=200):
-    rules = dashboard.rules_for_labels()
+    rules = words.rules_for_labels()
     now = timezone.now()
-    due_text, overdue = dashboard.deadline_words(alert, now)
+    due_text, overdue = words.deadline_words(alert, now)
     deliveries = list(alert.deliveries.all())
     channel_names = {d.channel_id: d.channel.name for d in deliveries}
     return render(
@@ -228,16 +230,16 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
         "notifications/alert_detail.html",
         {
             "alert": alert,
-            "reasons": dashboard.alert_reasons(alert, rules),
+            "reasons": words.alert_reasons(alert, rules),
             "events": [
-                (event, dashboard.event_words(event, channel_names)) for event in alert.events.all()
+                (event, words.event_words(event, channel_names)) for event in alert.events.all()
             ],
             "deliveries": deliveries,
             "due_text": due_text,
             "overdue": overdue,
             "form": resolve_form or _resolve_form(alert),
             "now": now,
-            "age": dashboard.duration_words(now - alert.created_at),
+            "age": words.duration_words(now - alert.created_at),
             "nav": "queue",
             "queue_url": reverse("notifications:queue"),
             "form_list": [resolve_form] if resolve_form is not None else [],
@@ -250,15 +252,15 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
 @staff_only
 def alert_detail(request, alert_id):
     _mark_active(request)
-    alert = dashboard.alert_for(request.user, alert_id)
+    alert = selectors.alert_for(request.user, alert_id)
     return _alert_page(request, alert)
 
 
 def _row_response(request, alert, *, form=None, done_message=""):
     """The alert's queue row, re-read after the change (htmx swaps it in place)."""
-    alert = dashboard.alert_for(request.user, alert.pk)
-    rules = dashboard.rules_for_labels()
-    row = dashboard.queue_rows([alert], rules, timezone.now())[0]
+    alert = selectors.alert_for(request.user, alert.pk)
+    rules = words.rules_for_labels()
+    row = alert_queue.queue_rows([alert], rules, timezone.now())[0]
     row.form = form or _resolve_form(alert)
     return render(
         request,
@@ -267,7 +269,7 @@ def _row_response(request, alert, *, form=None, done_message=""):
             "row": row,
             "done_message": done_message,
             "next_url": _next_url(request, reverse("notifications:queue")),
-            "show_team": dashboard.sees_several_teams(request.user),
+            "show_team": alert_queue.sees_several_teams(request.user),
         },
     )
 
@@ -276,7 +278,7 @@ def _row_response(request, alert, *, form=None, done_message=""):
 @staff_only
 def alert_acknowledge(request, alert_id):
     _mark_active(request)
-    alert = dashboard.alert_for(request.user, alert_id)
+    alert = selectors.alert_for(request.user, alert_id)
     error = ""
     try:
         alert_services.alert_acknowledge(alert=alert, user=request.user)
@@ -299,7 +301,7 @@ def alert_acknowledge(request, alert_id):
 @staff_only
 def alert_resolve(request, alert_id):
     _mark_active(request)
-    alert = dashboard.alert_for(request.user, alert_id)
+    alert = selectors.alert_for(request.user, alert_id)
     form = _resolve_form(alert, request.POST)
     if form.is_valid():
         try:
@@ -315,7 +317,7 @@ def alert_resolve(request, alert_id):
         if request.htmx:
             return _row_response(request, alert, form=form)
         return _alert_page(
-            request, dashboard.alert_for(request.user, alert.pk), resolve_form=form, status=400
+            request, selectors.alert_for(request.user, alert.pk), resolve_form=form, status=400
         )
     message = f"Alert for {alert.patient.full_name} resolved: {form.outcome_label()}."
     if request.htmx:
@@ -332,9 +334,9 @@ def alert_resolve(request, alert_id):
 def patient_list(request):
     _mark_active(request)
     search = (request.GET.get("q") or "").strip()[:100]
-    patients = dashboard.patients_for_list(request.user, search)
-    page = Paginator(patients, dashboard.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = dashboard.open_alert_counts([p.pk for p in page.object_list])
+    patients = patient_page.patients_for_list(request.user, search)
+    page = Paginator(patients, patient_page.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = patient_page.open_alert_counts([p.pk for p in page.object_list])
     rows = [(patient, counts.get(patient.pk, {})) for patient in page.object_list]
     return render(
         request,
@@ -350,22 +352,22 @@ def patient_list(request):
 
 
 def _timeline(request, patient, now, limit):
-    return dashboard.patient_timeline(
+    return timeline.patient_timeline(
         patient,
         now=now,
         limit=limit,
-        rules=dashboard.rules_for_labels(),
+        rules=words.rules_for_labels(),
         alert_url=lambda pk: reverse("notifications:alert", args=[pk]),
     )
 
 
 def _timeline_limit(request) -> int:
     try:
-        shown = int(request.GET.get("shown") or dashboard.TIMELINE_PAGE_SIZE)
+        shown = int(request.GET.get("shown") or timeline.TIMELINE_PAGE_SIZE)
     except ValueError:
-        shown = dashboard.TIMELINE_PAGE_SIZE
+        shown = timeline.TIMELINE_PAGE_SIZE
     # At most 10 pages at once: "show more" adds a page; the query stays bounded.
-    return min(max(shown, dashboard.TIMELINE_PAGE_SIZE), dashboard.TIMELINE_PAGE_SIZE * 10)
+    return min(max(shown, timeline.TIMELINE_PAGE_SIZE), timeline.TIMELINE_PAGE_SIZE * 10)
 
 
 def _level_of(rules):
@@ -379,7 +381,7 @@ def _level_of(rules):
 
 
 def _symptom_section(patient, now, rules):
-    since = now - timedelta(days=dashboard.TIMELINE_DAYS)
+    since = now - timedelta(days=timeline.TIMELINE_DAYS)
     history = symptom_selectors.symptom_history(patient, since)
     axis = charts.TimeAxis(since=since, until=now, zone=patient.zone)
     red_flags = set((rules.get("red_flags") or {}).keys())
@@ -441,16 +443,16 @@ def _patient_page(request, patient, *, bound=None, status=200):
     errors: it is shown in place of the blank one, open, with its messages."""
     now = timezone.now()
     zone = patient.zone
-    rules = dashboard.rules_for_labels()
-    prescriptions, courses = dashboard.all_treatments(patient)
+    rules = words.rules_for_labels()
+    prescriptions, courses = patient_page.all_treatments(patient)
     drug_names = {p.drug.code: p.drug.name for p in prescriptions}
     for course in courses:
         for code in course.drugs or []:
             drug_names.setdefault(code, code.capitalize())
-    panels = dashboard.current_prescriptions(patient, now)
+    panels = patient_page.current_prescriptions(patient, now)
     for panel in panels:
         panel.forms = _prescription_forms(panel, now, zone)
-    appointments = dashboard.infusion_appointments_to_act_on(patient, now)
+    appointments = patient_page.infusion_appointments_to_act_on(patient, now)
     for panel in appointments:
         panel.forms = _appointment_forms(panel, now, zone)
     error_forms = []
@@ -462,8 +464,8 @@ def _patient_page(request, patient, *, bound=None, status=200):
             if obj.pk == pk:
                 panel.forms[action] = form
         error_forms.append(form)
-    open_alerts, more_alerts = dashboard.unresolved_alerts_for_patient(patient)
-    alert_rows = dashboard.queue_rows(open_alerts, rules, now)
+    open_alerts, more_alerts = patient_page.unresolved_alerts_for_patient(patient)
+    alert_rows = alert_queue.queue_rows(open_alerts, rules, now)
     for row in alert_rows:
         row.form = _resolve_form(row.alert)
     adherence = {
@@ -475,18 +477,18 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "now": now,
         "today": now.astimezone(zone).date(),
         "age": patient.age_on(now.astimezone(zone).date()),
-        "line": dashboard.treatment_line(patient, prescriptions, courses, drug_names),
+        "line": patient_page.treatment_line(patient, prescriptions, courses, drug_names),
         "panels": panels,
         "appointments": appointments,
         "alert_rows": alert_rows,
         "more_alerts": more_alerts,
         "adherence_7": adherence[7],
         "adherence_28": adherence[28],
-        "has_oral": dashboard.oral_drugs_on_record(prescriptions),
+        "has_oral": patient_page.oral_drugs_on_record(prescriptions),
         "courses": courses,
-        "calendar": dashboard.dose_calendar(patient, now),
+        "calendar": patient_page.dose_calendar(patient, now),
         "timeline": _timeline(request, patient, now, _timeline_limit(request)),
-        "timeline_step": dashboard.TIMELINE_PAGE_SIZE,
+        "timeline_step": timeline.TIMELINE_PAGE_SIZE,
         "error_forms": error_forms,
         "show_zone": patient.timezone != settings.TIME_ZONE,
         "nav": "patients",
@@ -509,11 +511,11 @@ def patient_timeline(request, patient_id):
     """More of the timeline (htmx "Show more"; without JavaScript the link reloads the page
     with more entries)."""
     patient = patient_for(request.user, patient_id, request, "timeline")
-    timeline = _timeline(request, patient, timezone.now(), _timeline_limit(request))
+    entries = _timeline(request, patient, timezone.now(), _timeline_limit(request))
     return render(
         request,
         "notifications/_timeline.html",
-        {"patient": patient, "timeline": timeline, "timeline_step": dashboard.TIMELINE_PAGE_SIZE},
+        {"patient": patient, "timeline": entries, "timeline_step": timeline.TIMELINE_PAGE_SIZE},
     )
 
 
@@ -527,7 +529,7 @@ PRESCRIPTION_ACTIONS = {
 
 def _prescription_done(action: str, prescription: Prescription) -> str:
     name = prescription.drug.name
-    dose = dashboard.as_decimal_text(prescription.dose_mg)
+    dose = words.as_decimal_text(prescription.dose_mg)
     return {
         "hold": f"{name} put on hold.",
         "resume": f"{name} resumed.",
@@ -552,7 +554,7 @@ def prescription_action(request, patient_id, prescription_id, action):
     if form_class is ChangeDoseForm:
         panel = next(
             p
-            for p in dashboard.current_prescriptions(patient, timezone.now())
+            for p in patient_page.current_prescriptions(patient, timezone.now())
             if p.prescription.pk == prescription.pk
         )
         kwargs = {"steps": panel.steps, "current": panel.current_step}

@@ -13,8 +13,8 @@ from django import forms
 from core.forms import AccessibleForm
 from medications import ladders
 
-from .dashboard import STATUS_ACTIVE, STATUS_ALL, kind_choices, level_choices
-from .models import AlertOutcome, AlertStatus
+from ..models import AlertOutcome, AlertStatus
+from .alert_queue import STATUS_ACTIVE, STATUS_ALL, kind_choices, level_choices
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
