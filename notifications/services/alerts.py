@@ -114,29 +114,6 @@ def _create_alerts(specs: Sequence[AlertSpec], now: datetime) -> tuple[list[Aler
     instead, never duplicated."""
     if not specs:
         return [], []
-    if bulk.fast():
-        return _create_alerts_postgres(specs, now)
-    new = [_new_alert(spec, now) for spec in specs]
-    try:
-        with transaction.atomic():
-            Alert.objects.bulk_create(new)
-        return new, []
-    except IntegrityError:
-        pass
-    created, raced = [], []
-    for spec in specs:
-        try:
-            with transaction.atomic():
-                alert = _new_alert(spec, now)
-                alert.save(force_insert=True)
-            created.append(alert)
-        except IntegrityError:
-            existing = Alert.objects.select_for_update().get(dedup_key=spec.dedup_key)
-            raced.append((existing, spec))
-    return created, raced
-
-
-def _create_alerts_postgres(specs: Sequence[AlertSpec], now: datetime):
     created: list[Alert] = []
     raced: list = []
     pending = list(specs)

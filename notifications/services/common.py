@@ -34,10 +34,7 @@ def _event_row(alert_id: int, kind: str, at: datetime, data: dict, actor_id=None
 def _insert_events(rows: list[dict]) -> None:
     if not rows:
         return
-    if bulk.fast():
-        bulk.insert_rows(AlertEvent, rows)
-    else:
-        AlertEvent.objects.bulk_create([AlertEvent(**row) for row in rows])
+    bulk.insert_rows(AlertEvent, rows)
 
 
 def _event(alert_id: int, kind: str, now: datetime, actor=None, **data) -> AlertEvent:

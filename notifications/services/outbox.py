@@ -133,28 +133,17 @@ def _deliveries_create(
             Delivery.objects.filter(pk__in=again).update(
                 status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0, sent_at=None
             )
-    if bulk.fast():
-        # ON CONFLICT: a channel that already has this alert's row keeps it (see renotify).
-        new = [
-            pk
-            for (pk,) in bulk.insert_rows(
-                Delivery,
-                rows,
-                on_conflict="ON CONFLICT (alert_id, channel_id, purpose) "
-                "WHERE alert_id IS NOT NULL DO NOTHING",
-                returning=("id",),
-            )
-        ]
-    else:
-        Delivery.objects.bulk_create([Delivery(**row) for row in rows], ignore_conflicts=True)
-        new = list(
-            Delivery.objects.filter(
-                alert_id__in=[alert.pk for alert in alerts],
-                purpose=purpose,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-            ).values_list("pk", flat=True)
+    # ON CONFLICT: a channel that already has this alert's row keeps it (see renotify).
+    new = [
+        pk
+        for (pk,) in bulk.insert_rows(
+            Delivery,
+            rows,
+            on_conflict="ON CONFLICT (alert_id, channel_id, purpose) "
+            "WHERE alert_id IS NOT NULL DO NOTHING",
+            returning=("id",),
         )
+    ]
     ids = set(new) | set(again)
     if len(ids) > ENQUEUE_EACH_UP_TO:
         _enqueue_delivery_sweep()
