@@ -382,6 +382,12 @@ class TriageLevel(models.TextChoices):
     RED = "red", "Red"
 
 
+class SymptomReportStatus(models.TextChoices):
+    SENT = "sent", "Sent"
+    SEEN = "seen", "Seen by your team"
+    CLOSED = "closed", "Closed"
+
+
 class SymptomReport(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="symptom_reports")
     reported_at = models.DateTimeField(default=timezone.now)
@@ -407,6 +413,14 @@ class SymptomReport(models.Model):
     triaged_at = models.DateTimeField(null=True, blank=True)
     # Set in the same transaction that creates this report's alert (notifications app).
     alert_raised_at = models.DateTimeField(null=True, blank=True)
+    # Where the report stands for the patient (checkins.md, "Telling the patient"): written
+    # by the alerts app when the report's alert is acknowledged (seen) or resolved (closed,
+    # with the outcome in the patient's words and an optional short message from the nurse;
+    # the nurse's own note stays internal).
+    seen_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    outcome_text = models.CharField(max_length=300, blank=True)
+    message_to_patient = models.TextField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
@@ -426,3 +440,13 @@ class SymptomReport(models.Model):
 
     def __str__(self) -> str:
         return f"Report #{self.pk} ({self.triage_level or 'not graded'})"
+
+    @property
+    def status(self) -> str:
+        """Where the report stands for the patient: sent, seen (the team acknowledged its
+        alert) or closed (resolved)."""
+        if self.closed_at is not None:
+            return SymptomReportStatus.CLOSED
+        if self.seen_at is not None:
+            return SymptomReportStatus.SEEN
+        return SymptomReportStatus.SENT

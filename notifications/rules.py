@@ -130,3 +130,21 @@ def retry_delay(attempts: int) -> timedelta:
 
 def gives_up(attempts: int, max_attempts: int = MAX_DELIVERY_ATTEMPTS) -> bool:
     return attempts >= max_attempts
+
+
+# checkins.md, "Telling the patient": what a resolved alert's outcome means, in the words the
+# patient reads on their report. The nurse's note stays internal.
+PATIENT_OUTCOME_WORDS = {
+    "advice_given_by_phone": "A nurse gave you advice by phone.",
+    "same_day_assessment": "You were asked to come in to be seen.",
+    "told_to_call_999": "You were told to call 999.",
+    "treatment_held": "Your team has paused your treatment.",
+    "supply_arranged": "Your team arranged a new supply of your medicine.",
+    "no_action_needed": "Your team looked at this; nothing else is needed now.",
+    "doses_resumed": "You took your doses again, so nothing else is needed now.",
+    "other": "Your team looked at this.",
+}
+
+
+def patient_outcome_words(outcome: str) -> str:
+    return PATIENT_OUTCOME_WORDS.get(outcome, "Your team looked at this.")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -390,3 +390,29 @@ def triage_ruleset_activate(*, ruleset: TriageRuleSet) -> TriageRuleSet:
             ruleset.is_active = True
     logger.info("triage rule set version %s made active", ruleset.version)
     return ruleset
+
+
+# --- telling the patient (checkins.md, "Telling the patient") ------------------------------------
+
+
+def symptom_reports_mark_seen(*, report_ids: Sequence[int], at: datetime) -> int:
+    """The team has seen these reports (their alert was acknowledged). Idempotent: a report
+    keeps the first time it was seen."""
+    return SymptomReport.objects.filter(pk__in=list(report_ids), seen_at__isnull=True).update(
+        seen_at=at
+    )
+
+
+def symptom_reports_mark_closed(
+    *, report_ids: Sequence[int], at: datetime, outcome_text: str, message_to_patient: str = ""
+) -> int:
+    """The team has closed these reports (their alert was resolved): `outcome_text` says
+    what happened in the patient's words, `message_to_patient` is the nurse's optional short
+    message. A report closed without being acknowledged first counts as seen then too."""
+    ids = list(report_ids)
+    SymptomReport.objects.filter(pk__in=ids, seen_at__isnull=True).update(seen_at=at)
+    return SymptomReport.objects.filter(pk__in=ids).update(
+        closed_at=at,
+        outcome_text=outcome_text[:300],
+        message_to_patient=(message_to_patient or "").strip()[:500],
+    )

@@ -25,6 +25,7 @@ from core import bulk
 from medications.models import (
     SymptomReport,
 )
+from medications.symptoms import services as symptom_services
 from patients.models import Patient
 
 from .. import rules
@@ -349,6 +350,8 @@ def alert_acknowledge(*, alert: Alert, user, now: datetime | None = None) -> Ale
     )
     if updated:
         _event(alert.pk, AlertEventKind.ACKNOWLEDGED, now, actor=user)
+        if alert.symptom_report_id:
+            symptom_services.symptom_reports_mark_seen(report_ids=[alert.symptom_report_id], at=now)
     else:
         status = Alert.objects.values_list("status", flat=True).get(pk=alert.pk)
         if status == AlertStatus.RESOLVED:
@@ -359,11 +362,19 @@ def alert_acknowledge(*, alert: Alert, user, now: datetime | None = None) -> Ale
 
 @transaction.atomic
 def alert_resolve(
-    *, alert: Alert, user, outcome: str, note: str, now: datetime | None = None
+    *,
+    alert: Alert,
+    user,
+    outcome: str,
+    note: str,
+    message_to_patient: str = "",
+    now: datetime | None = None,
 ) -> Alert:
     """Open or acknowledged -> resolved, with the outcome, a note, who and when (triage.md:
     "The nurse closes an alert with an outcome ... and a note"). The same request repeated
-    answers the same; resolving a resolved alert otherwise is refused."""
+    answers the same; resolving a resolved alert otherwise is refused. A symptom report's
+    patient is told the outcome in plain words, with the nurse's optional message
+    (checkins.md, "Telling the patient"); the note stays internal."""
     now = _now(now)
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
@@ -399,6 +410,13 @@ def alert_resolve(
     if updated != 1:  # cannot happen under the row lock; refuse rather than overwrite
         raise ValidationError({"non_field_errors": ["This alert changed meanwhile; try again."]})
     _event(alert.pk, AlertEventKind.RESOLVED, now, actor=user, outcome=outcome, was=current.status)
+    if current.symptom_report_id:
+        symptom_services.symptom_reports_mark_closed(
+            report_ids=[current.symptom_report_id],
+            at=now,
+            outcome_text=rules.patient_outcome_words(outcome),
+            message_to_patient=message_to_patient,
+        )
     alert.refresh_from_db()
     return alert
 
