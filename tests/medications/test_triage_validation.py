@@ -2,16 +2,14 @@
 graded) and the properties that hold for any report (adding an item never lowers the
 level; never under-triage)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from medications.symptoms.rules import DEFAULT_RULES
 from medications.symptoms.triage import (
-    AMBER,
     GREEN,
     LEVELS,
     RED,
@@ -20,7 +18,6 @@ from medications.symptoms.triage import (
     PriorReport,
     ReportInput,
     SymptomItem,
-    TriageResult,
     allowed_grades,
     grade_items,
     grade_report,
@@ -28,73 +25,13 @@ from medications.symptoms.triage import (
     report_input_from_data,
     validate_report,
 )
-
-RULES = DEFAULT_RULES
-NOW = datetime(2025, 3, 30, 12, 0, tzinfo=UTC)
-NOT_EXPOSED = PatientContext()
-
-GRADED_CODES = [
-    "diarrhoea",
-    "nausea",
-    "vomiting",
-    "mouth_sores",
-    "constipation",
-    "hand_foot",
-    "rash",
-    "fatigue",
-    "breathlessness",
-    "cough",
-    "abdominal_pain",
-    "pain",
-    "headache",
-    "abdominal_swelling",
-    "numbness",
-    "bruising",
-]
-RED_FLAG_CODES = [
-    "chest_pain",
-    "vomiting_blood",
-    "black_stools",
-    "blood_in_stool",
-    "coughing_blood",
-    "bleeding",
-    "jaundice",
-    "dark_urine",
-    "confusion",
-    "fainting",
-    "seizure",
-    "vision_change",
-    "shivering",
-    "reduced_urine",
-    "swallowing_difficulty",
-]
-IMMUNOTHERAPY_CODES = ["diarrhoea", "abdominal_pain", "breathlessness", "cough", "rash", "headache"]
-GRADE_TO_LEVEL = {1: GREEN, 2: AMBER, 3: RED}
-
-
-def report(
-    *symptoms: tuple[str, int],
-    temperature_c: Decimal | float | None = None,
-    bp: tuple[int, int] | None = None,
-    at: datetime = NOW,
-) -> ReportInput:
-    systolic, diastolic = bp if bp else (None, None)
-    return ReportInput(
-        symptoms=tuple(SymptomItem(code, grade) for code, grade in symptoms),
-        reported_at=at,
-        temperature_c=temperature_c,
-        systolic_bp=systolic,
-        diastolic_bp=diastolic,
-    )
-
-
-def triage(report_input: ReportInput, context: PatientContext = NOT_EXPOSED) -> TriageResult:
-    return grade_report(report_input, context, RULES)
-
-
-def earlier(hours_before: float, **item_levels: str) -> PriorReport:
-    return PriorReport(reported_at=NOW - timedelta(hours=hours_before), item_levels=item_levels)
-
+from tests.medications.triage_helpers import (
+    GRADED_CODES,
+    NOW,
+    RED_FLAG_CODES,
+    RULES,
+    report,
+)
 
 # --------------------------------------------------------------------------------------
 # Validation (triage.md, "Inputs of one report")

@@ -3,6 +3,7 @@ read of what the alerts pipeline stored), at known times."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -126,3 +127,17 @@ def seed_lenvatinib_patient(patient, *, now=None, nurse=None) -> None:
     ]
     for days_ago, symptoms, figures in history:
         report(patient, days_ago=days_ago, symptoms=symptoms, now=now, handled_by=nurse, **figures)
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def text(response) -> str:
+    """The page as a person reads it: tags dropped, spaces collapsed."""
+    html = response.content.decode()
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def row_order(response) -> list[int]:
+    return [int(pk) for pk in re.findall(r'id="alert-row-(\d+)"', response.content.decode())]

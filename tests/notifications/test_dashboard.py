@@ -21,22 +21,8 @@ from notifications.models import (
     ChannelKind,
 )
 from tests.factories import NurseFactory, PatientFactory
-from tests.notifications.dashboard_helpers import make_alert, report
+from tests.notifications.dashboard_helpers import HTMX, make_alert, report, row_order, text
 from tests.notifications.helpers import prescribe
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def text(response) -> str:
-    """The page as a person reads it: tags dropped, spaces collapsed."""
-    html = response.content.decode()
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def row_order(response) -> list[int]:
-    return [int(pk) for pk in re.findall(r'id="alert-row-(\d+)"', response.content.decode())]
-
 
 # --- who may see what -------------------------------------------------------------------------
 

@@ -1,7 +1,6 @@
 """The nurse's patient page: header, treatment line, timeline, adherence, calendar and
 charts, and the prescription and infusion actions on it."""
 
-import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,22 +14,8 @@ from medications.models import (
     PrescriptionStatus,
 )
 from tests.factories import PatientFactory
-from tests.notifications.dashboard_helpers import make_alert, report
+from tests.notifications.dashboard_helpers import HTMX, make_alert, report, text
 from tests.notifications.helpers import prescribe
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def text(response) -> str:
-    """The page as a person reads it: tags dropped, spaces collapsed."""
-    html = response.content.decode()
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def row_order(response) -> list[int]:
-    return [int(pk) for pk in re.findall(r'id="alert-row-(\d+)"', response.content.decode())]
-
 
 # --- the patient page ------------------------------------------------------------------------
 
