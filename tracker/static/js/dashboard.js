@@ -30,6 +30,20 @@
     }
   });
 
+  // A refresh that was already on its way when the nurse opened a resolve form must not
+  // replace it either: its answer is dropped, and the next refresh after the form closes
+  // brings the rows up to date.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "queue-rows" && editingInside(target)) {
+      event.detail.shouldSwap = false;
+      var status = document.getElementById("refresh-status");
+      if (status) {
+        status.textContent = "Refresh paused while you resolve an alert";
+      }
+    }
+  });
+
   // After a row is swapped (acknowledged, resolved, or a form with errors), put focus back
   // in that row so keyboard and screen-reader users are not thrown to the top of the page.
   var swappedRowId = null;
