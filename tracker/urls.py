@@ -37,6 +37,8 @@ urlpatterns = [
     path("nurse/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # FHIR R4 (interop; docs/fhir.md): read-only, same sign-in and scoping as /api/v1/.
+    path("fhir/r4/", include("interop.fhir.urls")),
 ]
 
 # JSON error answers under /api/ (tracker/api.py); the usual HTML pages elsewhere.
