@@ -456,3 +456,20 @@ FHIR_CODE_SYSTEM_BASE = os.environ.get("FHIR_CODE_SYSTEM_BASE", f"{SITE_URL}/fhi
 # many hours they are kept before the sweep deletes them.
 FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR", VAR_DIR / "exports"))
 FHIR_EXPORT_RETENTION_HOURS = float(os.environ.get("FHIR_EXPORT_RETENTION_HOURS", 24))
+# Links apps above `notifications` offer on the nurse's patient page: (label, URL name).
+NURSE_PATIENT_PAGE_LINKS = [("Clinic summary (print or PDF)", "interop:clinic_summary")]
+# Links apps above `patients` offer on the Account page: (roles, label, URL name, hint).
+ACCOUNT_PAGE_LINKS = [
+    (
+        ("patient",),
+        "Download all your data (JSON)",
+        "interop:my_export",
+        "Everything the service holds about you, in one file.",
+    ),
+    (
+        ("patient",),
+        "Download your record for another health service (FHIR)",
+        "interop:my_export_fhir",
+        "Your doses, symptom reports and treatment as a FHIR R4 Bundle.",
+    ),
+]

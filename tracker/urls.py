@@ -27,12 +27,16 @@ api_v1 = [
     path("", include(router.urls)),
     path("", include("medications.api_urls")),
     path("", include("notifications.api_urls")),
+    path("", include("interop.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("patients.urls")),
+    # interop pages: the clinic summary (/nurse/patients/<id>/summary/) and the patient's
+    # own downloads (/me/export/); before the apps that own those URL spaces.
+    path("", include("interop.urls")),
     path("me/", include("medications.urls")),
     path("nurse/", include("notifications.urls")),
     path("admin/", admin.site.urls),

@@ -212,7 +212,7 @@ def _times_text(times: tuple[time, ...]) -> str:
     return " and ".join(f"{t.hour:02d}:{t.minute:02d}" for t in times)
 
 
-def _frequency_text(times: tuple[time, ...]) -> str:
+def frequency_text(times: tuple[time, ...]) -> str:
     return {1: "once daily", 2: "twice daily"}.get(len(times), f"{len(times)} times a day")
 
 
@@ -288,7 +288,7 @@ def _oral_request(
     drug = prescription.drug
     status, reason = _period_status(period, is_last, now, zone)
     dose = f"{Decimal(period.dose_mg).normalize():f} mg"
-    text = f"{dose} {_frequency_text(period.times)} at {_times_text(period.times)}"
+    text = f"{dose} {frequency_text(period.times)} at {_times_text(period.times)}"
     if period.cycle and period.days_on:
         text += f", days 1-{period.days_on} of cycle {period.cycle}"
     bounds = {"start": _period_value(period.start)}
