@@ -53,6 +53,9 @@ _ACCEPTED = ("application/fhir+json", "application/json", "application/*", "*/*"
 class FHIRView(APIView):
     """Signed in (token or session) and answering FHIR JSON, errors as OperationOutcome."""
 
+    # Not in the OpenAPI schema of /api/v1/: the FHIR API describes itself (GET metadata).
+    schema = None
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         wanted = request.query_params.get("_format") or request.headers.get("Accept") or ""

@@ -53,6 +53,8 @@ ADMIN_LOGIN = "admin_login"  # 302 to the admin sign-in page
 REDIRECT = "redirect"  # 302 somewhere else (e.g. home -> the user's start page)
 SEES = "200 sees"  # 200, and the answer includes the world's patient
 HIDDEN = "200 hidden"  # 200, and the answer does not include the world's patient
+FHIR_SEES = "200 fhir sees"  # 200, a FHIR Bundle naming the world's patient
+FHIR_HIDDEN = "200 fhir hidden"  # 200, a FHIR Bundle that does not name the world's patient
 
 
 def outcomes(anonymous, patient, other_patient, nurse, other_nurse, admin) -> dict[str, int | str]:
@@ -75,6 +77,10 @@ PATIENT_PAGE = outcomes(LOGIN, 200, 200, REDIRECT, REDIRECT, REDIRECT)  # /me/: 
 PATIENT_OBJECT_PAGE = outcomes(LOGIN, 200, 404, REDIRECT, REDIRECT, REDIRECT)
 NURSE_PAGE = outcomes(LOGIN, 404, 404, 200, 200, 200)  # /nurse/: staff only
 NURSE_OBJECT_PAGE = outcomes(LOGIN, 404, 404, 200, 404, 200)
+PATIENT_OWN_DOWNLOAD = outcomes(LOGIN, 200, 200, 404, 404, 404)  # /me/export/: patients only
+# FHIR (/fhir/r4/, interop): the JSON API's rules, answered as FHIR (401 with a token).
+FHIR_OWN_RECORD = outcomes(401, 200, 404, 200, 404, 200)
+FHIR_SIGNED_IN = outcomes(401, 200, 200, 200, 200, 200)
 PAGE_PUBLIC = outcomes(200, 200, 200, 200, 200, 200)
 
 
@@ -384,6 +390,74 @@ MATRIX: dict[str, list[Check]] = {
             body={},
         ),
     ],
+    # --- interop: clinic summary, the patient's own export, FHIR --------------------------
+    "interop:clinic_summary": [
+        Check("GET", "/nurse/patients/{patient}/summary/", NURSE_OBJECT_PAGE),
+    ],
+    "interop:clinic_summary_pdf": [
+        Check("GET", "/nurse/patients/{patient}/summary/pdf/", NURSE_OBJECT_PAGE),
+    ],
+    "interop:my_export": [Check("GET", "/me/export/", PATIENT_OWN_DOWNLOAD)],
+    "interop:my_export_fhir": [Check("GET", "/me/export/fhir/", PATIENT_OWN_DOWNLOAD)],
+    "patient-export": [
+        Check(
+            "GET",
+            "/api/v1/patients/{patient}/export/",
+            outcomes(401, 200, 404, 403, 404, 200),
+            note="the patient and admins; the team's nurse is refused by role",
+        ),
+    ],
+    "fhir-metadata": [Check("GET", "/fhir/r4/metadata", FHIR_SIGNED_IN)],
+    "fhir-everything": [
+        Check("GET", "/fhir/r4/Patient/{patient}/$everything", FHIR_OWN_RECORD),
+    ],
+    "fhir-read": [
+        Check("GET", "/fhir/r4/Patient/{patient}", FHIR_OWN_RECORD),
+        Check("GET", "/fhir/r4/MedicationRequest/rx{prescription}-1", FHIR_OWN_RECORD),
+        Check(
+            "GET",
+            "/fhir/r4/MedicationStatement/{dose}",
+            outcomes(401, 404, 404, 404, 404, 404),
+            note="a dose still upcoming is no statement yet",
+        ),
+        Check("GET", "/fhir/r4/QuestionnaireResponse/{symptom_report}", FHIR_OWN_RECORD),
+        Check("GET", "/fhir/r4/Flag/{alert}", FHIR_OWN_RECORD),
+        Check("GET", "/fhir/r4/Organization/{team}", FHIR_OWN_RECORD),
+        Check("GET", "/fhir/r4/Questionnaire/symptom-report", FHIR_SIGNED_IN),
+    ],
+    "fhir-search": [
+        Check(
+            "GET",
+            "/fhir/r4/Patient",
+            outcomes(401, FHIR_SEES, FHIR_HIDDEN, FHIR_SEES, FHIR_HIDDEN, FHIR_SEES),
+        ),
+        Check("GET", "/fhir/r4/QuestionnaireResponse?patient={patient}", FHIR_OWN_RECORD),
+        Check("GET", "/fhir/r4/Flag?patient=Patient/{patient}", FHIR_OWN_RECORD),
+    ],
+    "fhir-group-export": [
+        Check(
+            "GET",
+            "/fhir/r4/Group/{team}/$export",
+            outcomes(401, 404, 404, 400, 404, 400),
+            note="allowed users get 400 here: the matrix sends no Prefer: respond-async",
+        ),
+    ],
+    "fhir-bulk-status": [
+        Check(
+            "GET",
+            "/fhir/r4/bulk-status/{export_job}",
+            outcomes(401, 404, 404, 200, 404, 404),
+            note="the nurse's own export; nobody else's, not even an admin's",
+        ),
+    ],
+    "fhir-bulk-file": [
+        Check(
+            "GET",
+            "/fhir/r4/bulk-files/{export_job}/Patient.ndjson",
+            outcomes(401, 404, 404, 200, 404, 404),
+        ),
+    ],
+    "fhir-not-found": [Check("GET", "/fhir/r4/no/such/thing", outcomes(401, *[404] * 5))],
 }
 
 # Entries written from API.md for endpoints not built yet. When the endpoint appears, the
@@ -470,6 +544,19 @@ def build_world() -> World:
             patient=patient, care_team=team, kind="symptom", level="amber", due_by=NOW
         )
         ids["alert"] = alert.pk
+    if apps.is_installed("interop"):
+        from interop import bulk
+
+        job = bulk.bulk_export_start(
+            user=nurse,
+            team=team,
+            resource_types=["Patient"],
+            since=None,
+            request_url="http://testserver/fhir/r4/Group/1/$export",
+            base_url="http://testserver/fhir/r4",
+        )
+        bulk.bulk_export_run(job.pk)
+        ids["export_job"] = str(job.pk)
     return World(users=users, ids=ids)
 
 
@@ -487,7 +574,7 @@ def fill(value, ids: dict):
 
 
 def client_for(user, path: str):
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/fhir/")):
         client = APIClient()
         if user is not None:
             token, _ = Token.objects.get_or_create(user=user)
@@ -510,7 +597,8 @@ def send(client, method: str, path: str, body=None):
 
 def assert_outcome(response, expected, world: World, label: str) -> None:
     status = response.status_code
-    detail = f"{label}: got {status} {response.get('Location', '')} {response.content[:300]!r}"
+    body = b"(a file)" if response.streaming else response.content[:300]
+    detail = f"{label}: got {status} {response.get('Location', '')} {body!r}"
     if isinstance(expected, int):
         assert status == expected, detail
     elif expected in (LOGIN, ADMIN_LOGIN, REDIRECT):
@@ -522,6 +610,16 @@ def assert_outcome(response, expected, world: World, label: str) -> None:
             assert location.startswith("/admin/login/"), detail
         else:
             assert not location.startswith(("/accounts/login/", "/admin/login/")), detail
+    elif expected in (FHIR_SEES, FHIR_HIDDEN):
+        assert status == 200, detail
+        wanted = world.ids["patient"]
+        entries = response.json().get("entry", [])
+        sees = any(
+            (e["resource"]["resourceType"], e["resource"]["id"]) == ("Patient", str(wanted))
+            or e["resource"].get("subject", {}).get("reference") == f"Patient/{wanted}"
+            for e in entries
+        )
+        assert sees == (expected == FHIR_SEES), f"{label}: {len(entries)} entries"
     elif expected in (SEES, HIDDEN):
         assert status == 200, detail
         found: set[int] = set()
@@ -542,6 +640,12 @@ def _cases():
             else:
                 for role in ROLES:
                     yield pytest.param(name, index, (role,), id=f"{name}[{index}]-{role}")
+
+
+@pytest.fixture(autouse=True)
+def _export_files_in_tmp(settings, tmp_path):
+    """The world's bulk export writes its files here, not under the project's var/."""
+    settings.FHIR_EXPORT_DIR = tmp_path / "exports"
 
 
 @pytest.mark.django_db
@@ -618,7 +722,12 @@ def suggestion(key: str, route: str) -> str:
 
 
 # URL arguments -> the world's names for them.
-_WORLD_NAMES = {"patient_id": "patient", "dose_id": "dose", "report_id": "symptom_report"}
+_WORLD_NAMES = {
+    "patient_id": "patient",
+    "dose_id": "dose",
+    "report_id": "symptom_report",
+    "job_id": "export_job",
+}
 
 
 def _placeholder(match: re.Match) -> str:
