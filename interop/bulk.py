@@ -158,22 +158,30 @@ def _write(job: BulkExportJob, now: datetime) -> tuple[list[dict], list[int]]:
                     lambda: core.organization_resource(team),
                 )
             )
-        per_patient = [t for t in wanted if t not in ("Organization", "Questionnaire")]
+        per_patient = [t for t in wanted if t not in core.SHARED_TYPES]
+        drugs_used: list[str] = []
         patients = Patient.objects.filter(care_team_id=job.care_team_id).select_related(
             "care_team", "user"
         )
         ids = list(patients.order_by("pk").values_list("pk", flat=True))
         any_reports = False
         questionnaire = None
+        written_drugs: set[str] = set()
         for start in range(0, len(ids), CHUNK):
             chunk = list(patients.filter(pk__in=ids[start : start + CHUNK]).order_by("pk"))
             loaded = records.load(chunk, now=now)
             for record in loaded.patients.values():
                 patient_ids.append(record.patient.pk)
                 any_reports = any_reports or bool(record.reports)
+                drugs_used.extend(core.drug_codes(record))
                 for entry in core.patient_entries(record, loaded, per_patient):
                     write(entry)
             questionnaire = questionnaire or core.questionnaire_entry(loaded)
+            if "Medication" in files:
+                for entry in core.medication_entries(list(dict.fromkeys(drugs_used)), loaded):
+                    if entry.id not in written_drugs:
+                        written_drugs.add(entry.id)
+                        write(entry)
             _heartbeat(job, f"{min(start + CHUNK, len(ids))} of {len(ids)} patients")
         if "Questionnaire" in files and any_reports and questionnaire is not None:
             write(questionnaire)

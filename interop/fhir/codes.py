@@ -24,9 +24,6 @@ INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpreta
 FLAG_CATEGORY = "http://terminology.hl7.org/CodeSystem/flag-category"
 FLAG_PRIORITY_EXTENSION = "http://hl7.org/fhir/StructureDefinition/flag-priority"
 FLAG_PRIORITY = "http://hl7.org/fhir/flag-priority-code"
-MEDICATION_STATEMENT_CATEGORY = (
-    "http://terminology.hl7.org/CodeSystem/medication-statement-category"
-)
 MEDICATION_REQUEST_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
 REASON_MEDICATION_NOT_GIVEN = "http://terminology.hl7.org/CodeSystem/reason-medication-not-given"
 

@@ -29,6 +29,7 @@ from .records import PatientRecord, Records
 PATIENT_TYPES = (
     "Patient",
     "Organization",
+    "Medication",
     "MedicationRequest",
     "MedicationStatement",
     "MedicationAdministration",
@@ -47,8 +48,10 @@ SEARCH_TYPES = (
     "Observation",
     "Flag",
 )
-# What the bulk export may write (Questionnaire and Organization are shared, not per patient).
+# What the bulk export may write.
 EXPORT_TYPES = PATIENT_TYPES
+# Shared by many patients: written once per Bundle or export, not once per patient.
+SHARED_TYPES = ("Organization", "Medication", "Questionnaire")
 
 
 @dataclass
@@ -144,6 +147,8 @@ def patient_entries(
                 lambda: organization_resource(team),
             )
         )
+    if "Medication" in wanted:
+        out.extend(medication_entries(drug_codes(record), records))
     makers = (
         ("MedicationRequest", medication.medication_requests),
         ("MedicationStatement", medication.medication_statements),
@@ -163,6 +168,27 @@ def patient_entries(
         if type_name in wanted:
             out.extend(_typed(type_name, maker(record, records), pid))
     return out
+
+
+def drug_codes(record: PatientRecord) -> list[str]:
+    """Catalogue drugs a record refers to, in first-use order."""
+    found = [p.drug.code for p in record.prescriptions]
+    found += [code for course in record.courses for code in course.drugs or []]
+    return list(dict.fromkeys(found))
+
+
+def medication_entries(codes_used: list[str], records: Records) -> list[Entry]:
+    return [
+        Entry(
+            "Medication",
+            code,
+            records.now,  # catalogue rows carry no change time: always current
+            None,
+            lambda drug=records.drugs[code]: medication.medication_resource(drug),
+        )
+        for code in codes_used
+        if code in records.drugs
+    ]
 
 
 def questionnaire_entry(records: Records) -> Entry:
@@ -255,6 +281,8 @@ def capability_statement(base: str, now: datetime) -> CapabilityStatement:
             ]
         if type_name == "Questionnaire":
             resource["documentation"] = "Only Questionnaire/symptom-report (the active version)."
+        if type_name == "Medication":
+            resource["documentation"] = "The drug catalogue: Medication/{drug code}."
         resources.append(resource)
     resources.append(
         {

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 
+from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
@@ -67,6 +68,22 @@ def medication_concept(drug: Drug | None, code: str) -> dict:
         codings.append(codes.coding(codes.ATC, drug.atc_code, drug.name))
     text = f"{drug.name} ({drug.brand})" if drug.brand else drug.name
     return {"coding": codings, "text": text} if codings else {"text": text}
+
+
+def medication_reference(code: str) -> dict:
+    """Requests, statements and administrations name the drug by reference to one
+    Medication resource per catalogue drug (its SNOMED CT and ATC codes live there once)."""
+    return {"reference": f"Medication/{code}"}
+
+
+def medication_resource(drug: Drug) -> Medication:
+    form = {"text": drug.form} if drug.form else None
+    return Medication(
+        id=drug.code,
+        code=medication_concept(drug, drug.code),
+        status="active" if drug.is_active else "inactive",
+        form=form,
+    )
 
 
 def route_concept(route: str) -> dict | None:
@@ -339,7 +356,7 @@ def _oral_request(
         "category": [
             codes.concept(codes.coding(codes.MEDICATION_REQUEST_CATEGORY, "community", "Community"))
         ],
-        "medicationCodeableConcept": medication_concept(drug, drug.code),
+        "medicationReference": medication_reference(drug.code),
         "subject": patient_reference(prescription.patient_id),
         "authoredOn": period.authored_on.isoformat(),
         "dosageInstruction": [dosage],
@@ -362,7 +379,6 @@ def _course_dose(course: InfusionCourse, code: str):
 
 
 def _course_request(course: InfusionCourse, code: str, records: Records) -> MedicationRequest:
-    drug = records.drugs.get(code)
     stopped = course.status == CourseStatus.STOPPED
     bounds = {"start": course.first_infusion_at.isoformat()}
     if stopped and course.stopped_at:
@@ -397,7 +413,7 @@ def _course_request(course: InfusionCourse, code: str, records: Records) -> Medi
                 codes.coding(codes.MEDICATION_REQUEST_CATEGORY, "outpatient", "Outpatient")
             )
         ],
-        medicationCodeableConcept=medication_concept(drug, code),
+        medicationReference=medication_reference(code),
         subject=patient_reference(course.patient_id),
         authoredOn=course.recorded_at.isoformat(),
         dosageInstruction=[dosage],
@@ -462,11 +478,7 @@ def _statement(
         "id": str(dose.pk),
         "meta": meta(dose_last_updated(dose)),
         "status": "completed" if taken else "not-taken",
-        "statusReason": [{"coding": reasons, "text": text}],
-        "category": codes.concept(
-            codes.coding(codes.MEDICATION_STATEMENT_CATEGORY, "community", "Community")
-        ),
-        "medicationCodeableConcept": medication_concept(prescription.drug, prescription.drug.code),
+        "medicationReference": medication_reference(prescription.drug.code),
         "subject": patient_reference(dose.patient_id),
         "effectiveDateTime": (
             dose.taken_at if taken and dose.taken_at else dose.due_at
@@ -482,6 +494,8 @@ def _statement(
             }
         ],
     }
+    if outcome != DoseState.TAKEN:  # taken on time needs no reason; the rest say why
+        resource["statusReason"] = [{"coding": reasons, "text": text}]
     based_on = _based_on(periods, dose.due_at, record.patient.zone)
     if based_on:
         resource["basedOn"] = [{"reference": f"MedicationRequest/{based_on}"}]
@@ -528,7 +542,7 @@ def _administration(appointment, item: dict, course, records: Records) -> Medica
         id=f"{appointment.pk}-{code}"[:64],
         meta=meta(appointment.updated_at),
         status="completed",
-        medicationCodeableConcept=medication_concept(records.drugs.get(code), code),
+        medicationReference=medication_reference(code),
         subject=patient_reference(appointment.patient_id),
         effectivePeriod=effective,
         request={"reference": f"MedicationRequest/{course_request_id(course, code)}"},

@@ -15,6 +15,7 @@ from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from medications.models import (
+    Drug,
     ExpectedDose,
     InfusionAppointment,
     InfusionCourse,
@@ -25,6 +26,7 @@ from notifications.models import Alert
 from patients.selectors import care_teams_visible_to, patient_for, patients_visible_to
 
 from . import codes, core, records, search
+from .medication import medication_resource
 from .search import BadSearch
 
 READ_TYPES = set(core.PATIENT_TYPES)
@@ -149,6 +151,11 @@ class ReadView(FHIRView):
             if resource_id != "symptom-report":
                 raise Http404("No such questionnaire.")
             return fhir_response(core.questionnaire_entry(records.load([])).resource())
+        if resource_type == "Medication":
+            drug = Drug.objects.filter(code=resource_id).first()
+            if drug is None:
+                raise Http404("No such medication.")
+            return fhir_response(medication_resource(drug))
         if resource_type == "Organization":
             teams = care_teams_visible_to(request.user)
             if getattr(request.user, "patient", None) is not None:

@@ -127,6 +127,7 @@ def test_reads_are_audited_as_the_json_apis_and_refusals_are_not(patient, other_
         ("/Questionnaire", {}, 400, "invalid"),
         ("/Questionnaire/other", {}, 404, "not-found"),
         ("/MedicationRequest/rx999999-1", {}, 404, "not-found"),
+        ("/Medication/aspirin", {}, 404, "not-found"),
         ("/MedicationStatement/not an id", {}, 404, "not-found"),
         ("/Patient/99999999999999999999999/$everything", {}, 404, "not-found"),
         ("/Patient/{p}/$everything", {"_type": "Condition"}, 400, "invalid"),
@@ -158,6 +159,7 @@ def test_capability_statement_lists_exactly_what_is_served(patient):
     assert set(resources) == {
         "Patient",
         "Organization",
+        "Medication",
         "MedicationRequest",
         "MedicationStatement",
         "MedicationAdministration",
@@ -275,7 +277,13 @@ def test_regorafenib_is_one_request_per_cycle_of_21_days(patient):
     assert requests[1]["dosageInstruction"][0]["text"] == (
         "160 mg once daily at 09:00, days 1-21 of cycle 2"
     )
-    assert requests[0]["medicationCodeableConcept"]["coding"][0]["code"] == "702804006"
+    assert requests[0]["medicationReference"] == {"reference": "Medication/regorafenib"}
+    medication = fhir_client(patient.user).get(f"{FHIR}/Medication/regorafenib").json()
+    assert medication["code"]["coding"][0] == {
+        "system": "http://snomed.info/sct",
+        "code": "702804006",
+        "display": "Regorafenib",
+    }
 
 
 def test_dose_changes_chain_requests_and_a_hold_is_on_hold(patient, nurse):

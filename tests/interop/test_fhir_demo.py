@@ -92,7 +92,7 @@ def test_every_demo_patients_record_is_valid_fhir_with_resolving_references_and_
             assert alone.status_code == 200, resource["id"]
             assert alone.json() == resource
         for type_name, items in typed.items():
-            if type_name in ("Organization", "Questionnaire", "Patient"):
+            if type_name in ("Organization", "Medication", "Questionnaire", "Patient"):
                 continue
             found = admin.get(
                 f"{FHIR}/{type_name}", {"patient": f"Patient/{patient.pk}", "_count": 500}
@@ -103,6 +103,7 @@ def test_every_demo_patients_record_is_valid_fhir_with_resolving_references_and_
     assert seen_types == {
         "Patient",
         "Organization",
+        "Medication",
         "MedicationRequest",
         "MedicationStatement",
         "MedicationAdministration",
@@ -118,7 +119,8 @@ def test_demo_drug_codes_and_measurements_use_the_published_code_systems():
     admin = fhir_client(User.objects.get(username="admin"))
     sam = Patient.objects.get(user__username="sam")
     requests = admin.get(f"{FHIR}/MedicationRequest", {"patient": sam.pk}).json()["entry"]
-    codings = requests[0]["resource"]["medicationCodeableConcept"]["coding"]
+    assert requests[0]["resource"]["medicationReference"] == {"reference": "Medication/sorafenib"}
+    codings = admin.get(f"{FHIR}/Medication/sorafenib").json()["code"]["coding"]
     assert {
         "system": "http://snomed.info/sct",
         "code": "422042001",

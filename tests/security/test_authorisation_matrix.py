@@ -424,6 +424,7 @@ MATRIX: dict[str, list[Check]] = {
         Check("GET", "/fhir/r4/Flag/{alert}", FHIR_OWN_RECORD),
         Check("GET", "/fhir/r4/Organization/{team}", FHIR_OWN_RECORD),
         Check("GET", "/fhir/r4/Questionnaire/symptom-report", FHIR_SIGNED_IN),
+        Check("GET", "/fhir/r4/Medication/sorafenib", FHIR_SIGNED_IN),
     ],
     "fhir-search": [
         Check(
