@@ -37,7 +37,7 @@ REPORTS_EVERY = timedelta(days=7)
 def _patient(tag: str, team, nurse, days: int, now, *, doses_wanted: int, reports_wanted: int):
     from medications import services
     from medications.models import DoseLog, DoseState, Drug, ExpectedDose, SkipReason
-    from medications.symptom_services import symptom_report_create
+    from medications.symptoms.services import symptom_report_create
     from patients.services import patient_create
 
     patient = patient_create(

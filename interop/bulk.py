@@ -1,7 +1,7 @@
 """FHIR bulk export of a care team (HL7 FHIR Bulk Data Access, `Group/{id}/$export`).
 
 The kick-off stores a BulkExportJob and enqueues `run_bulk_export` after commit
-(tracker.queue.enqueue_on_commit: a broker outage never fails the kick-off). The task
+(core.queue.enqueue_on_commit: a broker outage never fails the kick-off). The task
 claims the job with a conditional update, writes one NDJSON file per resource type under
 settings.FHIR_EXPORT_DIR/<job id>/ (to a temporary name, renamed when complete) and stores
 the manifest. `sweep_bulk_exports` (settings.PERIODIC_JOBS, also `manage.py sweep`) runs
@@ -23,7 +23,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from patients.models import CareTeam, Patient
-from tracker.queue import enqueue_on_commit
+from core.queue import enqueue_on_commit
 
 from .fhir import core, records
 from .models import BulkExportJob, ExportStatus

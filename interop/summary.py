@@ -30,8 +30,8 @@ from medications.models import (
     PrescriptionStatus,
     SymptomReport,
 )
-from medications.symptom_selectors import active_rules
-from medications.triage import grade_level, item_label
+from medications.symptoms.selectors import active_rules
+from medications.symptoms.triage import grade_level, item_label
 from notifications.models import Alert
 from patients.models import Patient
 

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from notifications.views import staff_only
+from notifications.dashboard.views import staff_only
 from patients.roles import is_patient
 from patients.selectors import patient_for
 

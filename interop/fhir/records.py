@@ -28,7 +28,7 @@ from medications.models import (
     PrescriptionHold,
     SymptomReport,
 )
-from medications.symptom_selectors import active_ruleset
+from medications.symptoms.selectors import active_ruleset
 from notifications.models import Alert
 from patients.models import Patient
 

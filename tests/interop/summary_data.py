@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from medications import services
 from medications.models import DoseLog, DoseState, Drug, ExpectedDose, SkipReason
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 
 SYMPTOMS = ["fatigue", "hand_foot", "diarrhoea", "rash", "nausea", "mouth_sores"]
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from interop import bulk
 from interop.models import BulkExportJob, ExportStatus
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 from patients.models import AuditEvent
 from tests.factories import PatientFactory
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 from tests.conftest import redis_url
 from tests.factories import PatientFactory
 from tests.notifications.worker import WorkerProcess, use_broker

@@ -12,7 +12,7 @@ import time_machine
 
 from medications import services
 from medications.models import DoseState, Drug, ExpectedDose
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 from patients.models import AuditEvent
 
 from .helpers import FHIR, fhir_client, parse

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from interop.models import SubjectAccessRequest
 from medications import services
 from medications.models import Drug, ExpectedDose
-from medications.symptom_services import symptom_report_create
+from medications.symptoms.services import symptom_report_create
 from patients.models import AuditEvent
 
 from .helpers import fhir_client

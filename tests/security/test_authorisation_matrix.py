@@ -37,68 +37,37 @@ from tests.factories import (
     PatientFactory,
 )
 
-# --- the six users -------------------------------------------------------------------------
-ANON = "anonymous"
-PATIENT = "patient"  # owns the record in the path
-OTHER_PATIENT = "other_patient"  # another team's patient
-NURSE = "nurse"  # a nurse of the patient's care team
-OTHER_NURSE = "other_nurse"  # a nurse of another team only
-ADMIN = "admin"
-ROLES = (ANON, PATIENT, OTHER_PATIENT, NURSE, OTHER_NURSE, ADMIN)
-
-# --- outcomes ------------------------------------------------------------------------------
-# An int is the exact status code. These strings mean:
-LOGIN = "login"  # 302 to the sign-in page (/accounts/login/?next=...)
-ADMIN_LOGIN = "admin_login"  # 302 to the admin sign-in page
-REDIRECT = "redirect"  # 302 somewhere else (e.g. home -> the user's start page)
-SEES = "200 sees"  # 200, and the answer includes the world's patient
-HIDDEN = "200 hidden"  # 200, and the answer does not include the world's patient
-FHIR_SEES = "200 fhir sees"  # 200, a FHIR Bundle naming the world's patient
-FHIR_HIDDEN = "200 fhir hidden"  # 200, a FHIR Bundle that does not name the world's patient
-
-
-def outcomes(anonymous, patient, other_patient, nurse, other_nurse, admin) -> dict[str, int | str]:
-    return dict(
-        zip(ROLES, (anonymous, patient, other_patient, nurse, other_nurse, admin), strict=True)
-    )
-
-
-# Common rows (API.md "Authentication and roles").
-API_SIGNED_IN = outcomes(401, 200, 200, 200, 200, 200)  # e.g. the drug catalogue
-API_OWN_RECORD = outcomes(401, 200, 404, 200, 404, 200)  # the patient, their team, admin
-API_STAFF_LIST = outcomes(401, 403, 403, SEES, HIDDEN, SEES)  # nurse/admin lists
-API_SCOPED_LIST = outcomes(401, SEES, HIDDEN, SEES, HIDDEN, SEES)  # lists everyone may read
-# Staff-only action on an object of the patient: patients are refused by role (403 reveals
-# nothing: they may never do it); the other team's nurse gets 404 (out of reach).
-API_STAFF_ACTION = outcomes(401, 403, 403, 200, 404, 200)
-API_STAFF_CREATE = outcomes(401, 403, 403, 201, 400, 201)  # body names a patient out of reach
-PAGE_SIGNED_IN = outcomes(LOGIN, 200, 200, 200, 200, 200)
-PATIENT_PAGE = outcomes(LOGIN, 200, 200, REDIRECT, REDIRECT, REDIRECT)  # /me/: staff sent home
-PATIENT_OBJECT_PAGE = outcomes(LOGIN, 200, 404, REDIRECT, REDIRECT, REDIRECT)
-NURSE_PAGE = outcomes(LOGIN, 404, 404, 200, 200, 200)  # /nurse/: staff only
-NURSE_OBJECT_PAGE = outcomes(LOGIN, 404, 404, 200, 404, 200)
-PATIENT_OWN_DOWNLOAD = outcomes(LOGIN, 200, 200, 404, 404, 404)  # /me/export/: patients only
-# FHIR (/fhir/r4/, interop): the JSON API's rules, answered as FHIR (401 with a token).
-FHIR_OWN_RECORD = outcomes(401, 200, 404, 200, 404, 200)
-FHIR_SIGNED_IN = outcomes(401, 200, 200, 200, 200, 200)
-PAGE_PUBLIC = outcomes(200, 200, 200, 200, 200, 200)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One request. `path` and string values in `body` may name world objects in braces:
-    {patient} {other_patient} {newcomer} {team} {prescription} {dose} {course} {infusion}
-    {drug} {symptom_report} {alert} {username} {today} {now} {later}."""
-
-    method: str
-    path: str
-    expect: dict[str, int | str]
-    body: Any = None
-    note: str = ""
-    # Requests made first, as the admin, to put the world in the state this check needs,
-    # e.g. a hold before "resume": ((method, path, body), ...).
-    before: tuple = ()
-
+from .matrix_interop import INTEROP_MATRIX
+from .matrix_vocabulary import (
+    ADMIN,
+    ADMIN_LOGIN,
+    ANON,
+    API_OWN_RECORD,
+    API_SCOPED_LIST,
+    API_SIGNED_IN,
+    API_STAFF_ACTION,
+    API_STAFF_CREATE,
+    API_STAFF_LIST,
+    FHIR_HIDDEN,
+    FHIR_SEES,
+    HIDDEN,
+    LOGIN,
+    NURSE,
+    NURSE_OBJECT_PAGE,
+    NURSE_PAGE,
+    OTHER_NURSE,
+    OTHER_PATIENT,
+    PAGE_PUBLIC,
+    PAGE_SIGNED_IN,
+    PATIENT,
+    PATIENT_OBJECT_PAGE,
+    PATIENT_PAGE,
+    REDIRECT,
+    ROLES,
+    SEES,
+    Check,
+    outcomes,
+)
 
 MATRIX: dict[str, list[Check]] = {
     # --- pages ------------------------------------------------------------------------------
@@ -390,75 +359,7 @@ MATRIX: dict[str, list[Check]] = {
             body={},
         ),
     ],
-    # --- interop: clinic summary, the patient's own export, FHIR --------------------------
-    "interop:clinic_summary": [
-        Check("GET", "/nurse/patients/{patient}/summary/", NURSE_OBJECT_PAGE),
-    ],
-    "interop:clinic_summary_pdf": [
-        Check("GET", "/nurse/patients/{patient}/summary/pdf/", NURSE_OBJECT_PAGE),
-    ],
-    "interop:my_export": [Check("GET", "/me/export/", PATIENT_OWN_DOWNLOAD)],
-    "interop:my_export_fhir": [Check("GET", "/me/export/fhir/", PATIENT_OWN_DOWNLOAD)],
-    "patient-export": [
-        Check(
-            "GET",
-            "/api/v1/patients/{patient}/export/",
-            outcomes(401, 200, 404, 403, 404, 200),
-            note="the patient and admins; the team's nurse is refused by role",
-        ),
-    ],
-    "fhir-metadata": [Check("GET", "/fhir/r4/metadata", FHIR_SIGNED_IN)],
-    "fhir-everything": [
-        Check("GET", "/fhir/r4/Patient/{patient}/$everything", FHIR_OWN_RECORD),
-    ],
-    "fhir-read": [
-        Check("GET", "/fhir/r4/Patient/{patient}", FHIR_OWN_RECORD),
-        Check("GET", "/fhir/r4/MedicationRequest/rx{prescription}-1", FHIR_OWN_RECORD),
-        Check(
-            "GET",
-            "/fhir/r4/MedicationStatement/{dose}",
-            outcomes(401, 404, 404, 404, 404, 404),
-            note="a dose still upcoming is no statement yet",
-        ),
-        Check("GET", "/fhir/r4/QuestionnaireResponse/{symptom_report}", FHIR_OWN_RECORD),
-        Check("GET", "/fhir/r4/Flag/{alert}", FHIR_OWN_RECORD),
-        Check("GET", "/fhir/r4/Organization/{team}", FHIR_OWN_RECORD),
-        Check("GET", "/fhir/r4/Questionnaire/symptom-report", FHIR_SIGNED_IN),
-        Check("GET", "/fhir/r4/Medication/sorafenib", FHIR_SIGNED_IN),
-    ],
-    "fhir-search": [
-        Check(
-            "GET",
-            "/fhir/r4/Patient",
-            outcomes(401, FHIR_SEES, FHIR_HIDDEN, FHIR_SEES, FHIR_HIDDEN, FHIR_SEES),
-        ),
-        Check("GET", "/fhir/r4/QuestionnaireResponse?patient={patient}", FHIR_OWN_RECORD),
-        Check("GET", "/fhir/r4/Flag?patient=Patient/{patient}", FHIR_OWN_RECORD),
-    ],
-    "fhir-group-export": [
-        Check(
-            "GET",
-            "/fhir/r4/Group/{team}/$export",
-            outcomes(401, 404, 404, 400, 404, 400),
-            note="allowed users get 400 here: the matrix sends no Prefer: respond-async",
-        ),
-    ],
-    "fhir-bulk-status": [
-        Check(
-            "GET",
-            "/fhir/r4/bulk-status/{export_job}",
-            outcomes(401, 404, 404, 200, 404, 404),
-            note="the nurse's own export; nobody else's, not even an admin's",
-        ),
-    ],
-    "fhir-bulk-file": [
-        Check(
-            "GET",
-            "/fhir/r4/bulk-files/{export_job}/Patient.ndjson",
-            outcomes(401, 404, 404, 200, 404, 404),
-        ),
-    ],
-    "fhir-not-found": [Check("GET", "/fhir/r4/no/such/thing", outcomes(401, *[404] * 5))],
+    **INTEROP_MATRIX,
 }
 
 # Entries written from API.md for endpoints not built yet. When the endpoint appears, the
