@@ -22,8 +22,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from patients.models import CareTeam, Patient
 from core.queue import enqueue_on_commit
+from patients.models import CareTeam, Patient
 
 from .fhir import core, records
 from .models import BulkExportJob, ExportStatus
