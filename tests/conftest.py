@@ -30,6 +30,9 @@ def _restore_roles() -> None:
     if Group.objects.filter(name__in=["patient", "nurse", "admin"]).count() < 3:
         roles = importlib.import_module("notifications.migrations.0002_roles")
         roles.create_roles(django_apps, None)
+    # The admin role's interop permissions (subject access requests, bulk export jobs).
+    interop = importlib.import_module("interop.migrations.0002_admin_permissions")
+    interop.grant(django_apps, None)
     # The drug catalogue is seeded by a data migration too (it only adds missing drugs).
     catalogue = importlib.import_module("medications.migrations.0002_drug_catalogue")
     catalogue.seed_catalogue(django_apps, None)

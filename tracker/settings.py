@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "patients",
     "medications",
     "notifications",
+    "interop",
 ]
 
 MIDDLEWARE = [
@@ -342,6 +343,9 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "alert-escalations": ("notifications.tasks.sweep_escalations", 60.0),
     "dose-reminders": ("notifications.tasks.send_dose_reminders", 60.0),
     "alert-deliveries": ("notifications.tasks.sweep_deliveries", 30.0),
+    # FHIR bulk exports (interop; docs/fhir.md): run jobs whose task never ran, delete
+    # files past their retention.
+    "bulk-exports": ("interop.tasks.sweep_bulk_exports", 300.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC_JOBS.items()
@@ -445,3 +449,27 @@ DELIVERY_STUCK_AFTER_SECONDS = int(os.environ.get("DELIVERY_STUCK_AFTER_SECONDS"
 # How often the nurse queue refreshes itself (seconds).
 NURSE_QUEUE_POLL_SECONDS = int(os.environ.get("NURSE_QUEUE_POLL_SECONDS", 15))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
+# FHIR (interop; docs/fhir.md). Our own code systems (symptoms, triage levels, alert kinds)
+# are named under this base; it should be a stable URL the Trust controls.
+FHIR_CODE_SYSTEM_BASE = os.environ.get("FHIR_CODE_SYSTEM_BASE", f"{SITE_URL}/fhir").rstrip("/")
+# Bulk export NDJSON files: where they are written (web and worker must share it) and how
+# many hours they are kept before the sweep deletes them.
+FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR", VAR_DIR / "exports"))
+FHIR_EXPORT_RETENTION_HOURS = float(os.environ.get("FHIR_EXPORT_RETENTION_HOURS", 24))
+# Links apps above `notifications` offer on the nurse's patient page: (label, URL name).
+NURSE_PATIENT_PAGE_LINKS = [("Clinic summary (print or PDF)", "interop:clinic_summary")]
+# Links apps above `patients` offer on the Account page: (roles, label, URL name, hint).
+ACCOUNT_PAGE_LINKS = [
+    (
+        ("patient",),
+        "Download all your data (JSON)",
+        "interop:my_export",
+        "Everything the service holds about you, in one file.",
+    ),
+    (
+        ("patient",),
+        "Download your record for another health service (FHIR)",
+        "interop:my_export_fhir",
+        "Your doses, symptom reports and treatment as a FHIR R4 Bundle.",
+    ),
+]

@@ -27,16 +27,22 @@ api_v1 = [
     path("", include(router.urls)),
     path("", include("medications.api_urls")),
     path("", include("notifications.api_urls")),
+    path("", include("interop.api_urls")),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("patients.urls")),
+    # interop pages: the clinic summary (/nurse/patients/<id>/summary/) and the patient's
+    # own downloads (/me/export/); before the apps that own those URL spaces.
+    path("", include("interop.urls")),
     path("me/", include("medications.urls")),
     path("nurse/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # FHIR R4 (interop; docs/fhir.md): read-only, same sign-in and scoping as /api/v1/.
+    path("fhir/r4/", include("interop.fhir.urls")),
 ]
 
 # JSON error answers under /api/ (tracker/api.py); the usual HTML pages elsewhere.

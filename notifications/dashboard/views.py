@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -438,6 +438,18 @@ def _appointment_forms(panel, now, zone):
     }
 
 
+def _patient_links(patient) -> list[dict[str, str]]:
+    """Pages apps above this one offer for a patient (settings.NURSE_PATIENT_PAGE_LINKS:
+    named by the project shell, so nothing here imports upward)."""
+    links = []
+    for label, url_name in getattr(settings, "NURSE_PATIENT_PAGE_LINKS", []):
+        try:
+            links.append({"label": label, "url": reverse(url_name, args=[patient.pk])})
+        except NoReverseMatch:
+            continue
+    return links
+
+
 def _patient_page(request, patient, *, bound=None, status=200):
     """The whole patient page. `bound` = (what, id, action, form) of a form sent with
     errors: it is shown in place of the blank one, open, with its messages."""
@@ -491,6 +503,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "timeline_step": timeline.TIMELINE_PAGE_SIZE,
         "error_forms": error_forms,
         "show_zone": patient.timezone != settings.TIME_ZONE,
+        "patient_links": _patient_links(patient),
         "nav": "patients",
         **_symptom_section(patient, now, rules),
     }

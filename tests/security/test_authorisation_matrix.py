@@ -37,62 +37,37 @@ from tests.factories import (
     PatientFactory,
 )
 
-# --- the six users -------------------------------------------------------------------------
-ANON = "anonymous"
-PATIENT = "patient"  # owns the record in the path
-OTHER_PATIENT = "other_patient"  # another team's patient
-NURSE = "nurse"  # a nurse of the patient's care team
-OTHER_NURSE = "other_nurse"  # a nurse of another team only
-ADMIN = "admin"
-ROLES = (ANON, PATIENT, OTHER_PATIENT, NURSE, OTHER_NURSE, ADMIN)
-
-# --- outcomes ------------------------------------------------------------------------------
-# An int is the exact status code. These strings mean:
-LOGIN = "login"  # 302 to the sign-in page (/accounts/login/?next=...)
-ADMIN_LOGIN = "admin_login"  # 302 to the admin sign-in page
-REDIRECT = "redirect"  # 302 somewhere else (e.g. home -> the user's start page)
-SEES = "200 sees"  # 200, and the answer includes the world's patient
-HIDDEN = "200 hidden"  # 200, and the answer does not include the world's patient
-
-
-def outcomes(anonymous, patient, other_patient, nurse, other_nurse, admin) -> dict[str, int | str]:
-    return dict(
-        zip(ROLES, (anonymous, patient, other_patient, nurse, other_nurse, admin), strict=True)
-    )
-
-
-# Common rows (API.md "Authentication and roles").
-API_SIGNED_IN = outcomes(401, 200, 200, 200, 200, 200)  # e.g. the drug catalogue
-API_OWN_RECORD = outcomes(401, 200, 404, 200, 404, 200)  # the patient, their team, admin
-API_STAFF_LIST = outcomes(401, 403, 403, SEES, HIDDEN, SEES)  # nurse/admin lists
-API_SCOPED_LIST = outcomes(401, SEES, HIDDEN, SEES, HIDDEN, SEES)  # lists everyone may read
-# Staff-only action on an object of the patient: patients are refused by role (403 reveals
-# nothing: they may never do it); the other team's nurse gets 404 (out of reach).
-API_STAFF_ACTION = outcomes(401, 403, 403, 200, 404, 200)
-API_STAFF_CREATE = outcomes(401, 403, 403, 201, 400, 201)  # body names a patient out of reach
-PAGE_SIGNED_IN = outcomes(LOGIN, 200, 200, 200, 200, 200)
-PATIENT_PAGE = outcomes(LOGIN, 200, 200, REDIRECT, REDIRECT, REDIRECT)  # /me/: staff sent home
-PATIENT_OBJECT_PAGE = outcomes(LOGIN, 200, 404, REDIRECT, REDIRECT, REDIRECT)
-NURSE_PAGE = outcomes(LOGIN, 404, 404, 200, 200, 200)  # /nurse/: staff only
-NURSE_OBJECT_PAGE = outcomes(LOGIN, 404, 404, 200, 404, 200)
-PAGE_PUBLIC = outcomes(200, 200, 200, 200, 200, 200)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One request. `path` and string values in `body` may name world objects in braces:
-    {patient} {other_patient} {newcomer} {team} {prescription} {dose} {course} {infusion}
-    {drug} {symptom_report} {alert} {username} {today} {now} {later}."""
-
-    method: str
-    path: str
-    expect: dict[str, int | str]
-    body: Any = None
-    note: str = ""
-    # Requests made first, as the admin, to put the world in the state this check needs,
-    # e.g. a hold before "resume": ((method, path, body), ...).
-    before: tuple = ()
-
+from .matrix_interop import INTEROP_MATRIX
+from .matrix_vocabulary import (
+    ADMIN,
+    ADMIN_LOGIN,
+    ANON,
+    API_OWN_RECORD,
+    API_SCOPED_LIST,
+    API_SIGNED_IN,
+    API_STAFF_ACTION,
+    API_STAFF_CREATE,
+    API_STAFF_LIST,
+    FHIR_HIDDEN,
+    FHIR_SEES,
+    HIDDEN,
+    LOGIN,
+    NURSE,
+    NURSE_OBJECT_PAGE,
+    NURSE_PAGE,
+    OTHER_NURSE,
+    OTHER_PATIENT,
+    PAGE_PUBLIC,
+    PAGE_SIGNED_IN,
+    PATIENT,
+    PATIENT_OBJECT_PAGE,
+    PATIENT_PAGE,
+    REDIRECT,
+    ROLES,
+    SEES,
+    Check,
+    outcomes,
+)
 
 MATRIX: dict[str, list[Check]] = {
     # --- pages ------------------------------------------------------------------------------
@@ -384,6 +359,7 @@ MATRIX: dict[str, list[Check]] = {
             body={},
         ),
     ],
+    **INTEROP_MATRIX,
 }
 
 # Entries written from API.md for endpoints not built yet. When the endpoint appears, the
@@ -470,6 +446,19 @@ def build_world() -> World:
             patient=patient, care_team=team, kind="symptom", level="amber", due_by=NOW
         )
         ids["alert"] = alert.pk
+    if apps.is_installed("interop"):
+        from interop import bulk
+
+        job = bulk.bulk_export_start(
+            user=nurse,
+            team=team,
+            resource_types=["Patient"],
+            since=None,
+            request_url="http://testserver/fhir/r4/Group/1/$export",
+            base_url="http://testserver/fhir/r4",
+        )
+        bulk.bulk_export_run(job.pk)
+        ids["export_job"] = str(job.pk)
     return World(users=users, ids=ids)
 
 
@@ -487,7 +476,7 @@ def fill(value, ids: dict):
 
 
 def client_for(user, path: str):
-    if path.startswith("/api/"):
+    if path.startswith(("/api/", "/fhir/")):
         client = APIClient()
         if user is not None:
             token, _ = Token.objects.get_or_create(user=user)
@@ -510,7 +499,8 @@ def send(client, method: str, path: str, body=None):
 
 def assert_outcome(response, expected, world: World, label: str) -> None:
     status = response.status_code
-    detail = f"{label}: got {status} {response.get('Location', '')} {response.content[:300]!r}"
+    body = b"(a file)" if response.streaming else response.content[:300]
+    detail = f"{label}: got {status} {response.get('Location', '')} {body!r}"
     if isinstance(expected, int):
         assert status == expected, detail
     elif expected in (LOGIN, ADMIN_LOGIN, REDIRECT):
@@ -522,6 +512,16 @@ def assert_outcome(response, expected, world: World, label: str) -> None:
             assert location.startswith("/admin/login/"), detail
         else:
             assert not location.startswith(("/accounts/login/", "/admin/login/")), detail
+    elif expected in (FHIR_SEES, FHIR_HIDDEN):
+        assert status == 200, detail
+        wanted = world.ids["patient"]
+        entries = response.json().get("entry", [])
+        sees = any(
+            (e["resource"]["resourceType"], e["resource"]["id"]) == ("Patient", str(wanted))
+            or e["resource"].get("subject", {}).get("reference") == f"Patient/{wanted}"
+            for e in entries
+        )
+        assert sees == (expected == FHIR_SEES), f"{label}: {len(entries)} entries"
     elif expected in (SEES, HIDDEN):
         assert status == 200, detail
         found: set[int] = set()
@@ -542,6 +542,12 @@ def _cases():
             else:
                 for role in ROLES:
                     yield pytest.param(name, index, (role,), id=f"{name}[{index}]-{role}")
+
+
+@pytest.fixture(autouse=True)
+def _export_files_in_tmp(settings, tmp_path):
+    """The world's bulk export writes its files here, not under the project's var/."""
+    settings.FHIR_EXPORT_DIR = tmp_path / "exports"
 
 
 @pytest.mark.django_db
@@ -618,7 +624,12 @@ def suggestion(key: str, route: str) -> str:
 
 
 # URL arguments -> the world's names for them.
-_WORLD_NAMES = {"patient_id": "patient", "dose_id": "dose", "report_id": "symptom_report"}
+_WORLD_NAMES = {
+    "patient_id": "patient",
+    "dose_id": "dose",
+    "report_id": "symptom_report",
+    "job_id": "export_job",
+}
 
 
 def _placeholder(match: re.Match) -> str:
