@@ -192,7 +192,12 @@ class ExpectedDose(models.Model):
     state_changed_at = models.DateTimeField(null=True, blank=True)
     taken_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=16, blank=True)
+    # Dose reminders (written by notifications' reminder sweep): when the first reminder was
+    # claimed, how many repeats have been claimed since (adherence.md: at +30 min and +2 h
+    # while the dose is unlogged), and when the next repeat is due (None: no more repeats).
     reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    reminder_repeats = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at"]
@@ -210,6 +215,12 @@ class ExpectedDose(models.Model):
                 fields=["due_at"],
                 condition=Q(state="pending", reminder_sent_at__isnull=True),
                 name="dose_reminder_due",
+            ),
+            # The reminder sweep's repeats: only doses still unlogged with a repeat to come.
+            models.Index(
+                fields=["next_reminder_at"],
+                condition=Q(state="pending", next_reminder_at__isnull=False),
+                name="dose_reminder_repeat_due",
             ),
         ]
 

@@ -12,8 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from medications.models import InfusionAppointment, Prescription, SymptomReport
-from patients.models import CareTeam, Patient
+from medications.models import ExpectedDose, InfusionAppointment, Prescription, SymptomReport
+from patients.models import CareTeam, Patient, ReminderChannel
 
 
 class AlertKind(models.TextChoices):
@@ -203,6 +203,7 @@ class DeliveryPurpose(models.TextChoices):
     ALERT = "alert", "New alert"
     ESCALATION = "escalation", "Escalation"
     TEST = "test", "Test message"
+    REMINDER = "reminder", "Reminder to the patient"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -210,17 +211,41 @@ class DeliveryStatus(models.TextChoices):
     SENDING = "sending", "Sending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Gave up"
+    # A reminder no longer needed before it went out (the dose was logged, its window closed,
+    # or the patient turned reminders off): not a failure to reach them.
+    CANCELLED = "cancelled", "Not needed any more"
 
 
 class Delivery(models.Model):
+    """One outbox row. Alerts: to a care team's channel. Reminders (purpose "reminder"): to a
+    patient, through their own channels in order (`route`: push, then SMS, then e-mail), the
+    row moving on to the next channel when one fails (services/reminders.py)."""
+
     alert = models.ForeignKey(
         Alert, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # Reminders only.
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.CASCADE, related_name="reminder_deliveries"
+    )
+    expected_dose = models.ForeignKey(
+        ExpectedDose, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reminder_kind = models.CharField(max_length=24, blank=True)
+    # "dose:<id>:<repeat>" (one per dose per repeat, for ever) or the caller's key.
+    dedup_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
+    route = models.CharField(max_length=8, choices=ReminderChannel, blank=True)
+    message = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # A dose reminder's "Taken" link was used (single use: a conditional update).
+    taken_link_used_at = models.DateTimeField(null=True, blank=True)
     purpose = models.CharField(
         max_length=12, choices=DeliveryPurpose, default=DeliveryPurpose.ALERT
     )
-    status = models.CharField(max_length=8, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
+    status = models.CharField(max_length=10, choices=DeliveryStatus, default=DeliveryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -236,7 +261,11 @@ class Delivery(models.Model):
                 fields=["alert", "channel", "purpose"],
                 condition=Q(alert__isnull=False),
                 name="one_delivery_per_alert_channel_purpose",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__isnull=False) | Q(purpose="reminder", patient__isnull=False),
+                name="delivery_has_a_channel_or_a_patient",
+            ),
         ]
         indexes = [
             models.Index(
@@ -247,6 +276,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.purpose == DeliveryPurpose.REMINDER:
+            return f"Reminder #{self.pk} to patient #{self.patient_id} ({self.status})"
         return f"Delivery #{self.pk} via {self.channel_id} ({self.status})"
 
 
@@ -257,6 +288,8 @@ class DeliveryAttempt(models.Model):
     ok = models.BooleanField(default=False)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Reminders: which of the patient's channels this attempt used.
+    route = models.CharField(max_length=8, choices=ReminderChannel, blank=True)
 
     class Meta:
         ordering = ["started_at", "id"]

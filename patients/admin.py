@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AuditEvent, CareTeam, Patient
+from .models import AuditEvent, CareTeam, Patient, PushSubscription
 
 
 @admin.register(CareTeam)
@@ -14,6 +14,20 @@ class CareTeamAdmin(admin.ModelAdmin):
         return obj.members.count()
 
 
+class PushSubscriptionInline(admin.TabularInline):
+    """The patient's devices subscribed to notifications. The endpoint is a capability URL
+    and stays out of view; a device can be removed here (the patient can too)."""
+
+    model = PushSubscription
+    fields = ["device", "created_at", "last_success_at", "last_failure_at", "consecutive_failures"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     list_display = [
@@ -25,11 +39,17 @@ class PatientAdmin(admin.ModelAdmin):
         "performance_status",
         "timezone",
     ]
-    list_filter = ["care_team", "child_pugh_class", "performance_status", "dose_reminders"]
+    list_filter = ["care_team", "child_pugh_class", "performance_status", "reminders_enabled"]
     search_fields = ["family_name", "given_name", "nhs_number", "user__username"]
     autocomplete_fields = ["user", "care_team"]
     list_select_related = ["care_team"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = [
+        "created_at",
+        "updated_at",
+        "reminders_reached_at",
+        "reminders_failing_since",
+    ]
+    inlines = [PushSubscriptionInline]
 
 
 @admin.register(AuditEvent)

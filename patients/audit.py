@@ -228,6 +228,27 @@ class AuditMiddleware:
             _scope.reset(token)
 
 
+def record_without_session(
+    request, *, user, patient: Patient, action: str, what: str, status_code: int
+) -> AuditEvent:
+    """One event for a request that acts for a user without signing them in (a signed,
+    single-use link such as a reminder's "Taken" action): the middleware only records signed-in
+    requests, so such a view records its own, as that user."""
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_username=user.get_username()[:150],
+        actor_role=str(role_of(user) or ""),
+        patient=patient,
+        patient_ref=patient.pk,
+        action=action,
+        what=what[:200],
+        path=request.path[:500],
+        method=request.method[:8],
+        ip_address=_client_ip(request),
+        status_code=status_code,
+    )
+
+
 def events_for(patient_ids: Iterable[int]):
     """Audit events of these patients, newest first (for admin and governance reports)."""
     return AuditEvent.objects.filter(patient_ref__in=list(patient_ids)).select_related("actor")

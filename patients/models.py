@@ -1,9 +1,15 @@
+from __future__ import annotations
+
 import zoneinfo
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from core.vapid import push_enabled
 
 from .validators import validate_nhs_number, validate_timezone
 
@@ -46,9 +52,18 @@ class ChildPugh(models.TextChoices):
 
 
 class ReminderChannel(models.TextChoices):
-    NONE = "none", "No reminders"
-    EMAIL = "email", "E-mail"
+    """The ways a reminder can reach a patient, in the order they are tried (adherence.md,
+    "Dose reminders": push to the installed web app, then SMS, then e-mail)."""
+
+    PUSH = "push", "Notification on your phone or computer"
     SMS = "sms", "Text message"
+    EMAIL = "email", "E-mail"
+
+
+# adherence.md: "move them up to 1 hour earlier".
+REMINDER_MINUTES_BEFORE_MAX = 60
+# "reminders unreachable": no channel succeeded for this long while reminders were due.
+REMINDERS_UNREACHABLE_AFTER = timedelta(hours=48)
 
 
 class PatientQuerySet(models.QuerySet):
@@ -99,9 +114,19 @@ class Patient(models.Model):
     clinical_notes = models.TextField(
         blank=True, help_text="Notes for the advice-line team (never sent outside the service)."
     )
-    dose_reminders = models.CharField(
-        max_length=8, choices=ReminderChannel, default=ReminderChannel.NONE
+    # Dose reminders (adherence.md, "Dose reminders"): on by default; the patient may turn
+    # them off or move them up to an hour earlier (Account page, PUT .../reminders/).
+    reminders_enabled = models.BooleanField("dose reminders on", default=True)
+    reminder_minutes_before = models.PositiveSmallIntegerField(
+        "remind this many minutes before the due time",
+        default=0,
+        validators=[MaxValueValidator(REMINDER_MINUTES_BEFORE_MAX)],
     )
+    # Kept current by notifications (the reminder outbox), read by the patient's and the
+    # nurse's pages: when a reminder last reached the patient by any channel, and since when
+    # every reminder has failed (None while the last one got through). Never edited by hand.
+    reminders_reached_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminders_failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     mobile_phone = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -110,6 +135,14 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name"]
+        indexes = [
+            # The nurse queue's "reminders unreachable" filter.
+            models.Index(
+                fields=["reminders_failing_since"],
+                condition=Q(reminders_enabled=True, reminders_failing_since__isnull=False),
+                name="patient_reminders_failing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.family_name}, {self.given_name} ({self.formatted_nhs_number})"
@@ -135,9 +168,73 @@ class Patient(models.Model):
             or settings.DEFAULT_ADVICE_LINE_PHONE
         )
 
+    def reminders_unreachable(self, now: datetime) -> bool:
+        """No reminder has reached the patient by any channel for 48 hours (adherence.md:
+        shown to staff as "reminders unreachable")."""
+        return (
+            self.reminders_enabled
+            and self.reminders_failing_since is not None
+            and self.reminders_failing_since <= now - REMINDERS_UNREACHABLE_AFTER
+        )
+
+    @property
+    def dose_reminders(self) -> str:
+        """The first channel a reminder is tried on now ("push", "sms", "email"), or "none"
+        when reminders are off or nothing can carry them (the API's `dose_reminders`)."""
+        if not self.reminders_enabled:
+            return "none"
+        channels = reminder_channels(self)
+        return channels[0] if channels else "none"
+
     def age_on(self, day: date) -> int:
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def reminder_channels(patient: Patient) -> list[str]:
+    """The channels that could carry a reminder to this patient now, in the order tried:
+    push when this server has push configured and a device of theirs is subscribed, SMS when
+    a mobile number is recorded, e-mail when their sign-in has an address."""
+    channels = []
+    if push_enabled() and patient.push_subscriptions.exists():
+        channels.append(ReminderChannel.PUSH.value)
+    if patient.mobile_phone.strip():
+        channels.append(ReminderChannel.SMS.value)
+    if patient.user_id and patient.user.email:
+        channels.append(ReminderChannel.EMAIL.value)
+    return channels
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (the PushSubscription JSON it gave us): a patient
+    may have several (phone, tablet, computer). Removed when the patient turns notifications
+    off on that device, or when its push service answers 404/410 (the subscription is gone).
+    The endpoint is a capability URL: never logged, never shown to staff."""
+
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField("public key (p256dh)", max_length=128)
+    auth = models.CharField("auth secret", max_length=64)
+    # What the patient sees in their device list, e.g. "Chrome on Android" (from User-Agent).
+    device = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        device = self.device or "device"
+        return f"Push subscription #{self.pk} ({device}) of patient #{self.patient_id}"
+
+    def subscription_info(self) -> dict:
+        """The browser's PushSubscription JSON, as pywebpush takes it."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -429,6 +429,35 @@ LOGGING = {
 }
 DEFAULT_EXCEPTION_REPORTER_FILTER = "core.privacy.NoRequestDataReporterFilter"
 
+# --- Web Push (patient dose reminders; core/vapid.py, docs/patient-app.md) -------------------
+# The VAPID key pair (`python manage.py vapid_keys` prints a new one) and the contact address
+# push services see. Production without them: push is off (reminders go by SMS and e-mail) and
+# `check --deploy` says so; a half-set or mismatched pair refuses to start. Development and
+# tests generate a pair once under VAR_DIR.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "").strip()
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "").strip()
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "").strip()
+_vapid_given = [bool(VAPID_PUBLIC_KEY), bool(VAPID_PRIVATE_KEY), bool(VAPID_SUBJECT)]
+if any(_vapid_given):
+    if not all(_vapid_given):
+        raise ImproperlyConfigured(
+            "Set all of VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT, or none of them."
+        )
+    from core.vapid import validate as _validate_vapid
+
+    _validate_vapid(VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY, VAPID_SUBJECT)
+# Seconds to wait for a push service's answer.
+PUSH_TIMEOUT = float(os.environ.get("PUSH_TIMEOUT", 10))
+# Push subscription endpoints must be https; development and tests also accept plain http to
+# a loopback address (a local push endpoint in the tests).
+PUSH_ALLOW_LOOPBACK_HTTP = not PRODUCTION
+# Hosts a subscription endpoint may point at (a leading dot: any subdomain): the browsers'
+# push services. The server POSTs to these URLs, so nothing else is accepted.
+PUSH_SERVICE_HOSTS = env_list(
+    "PUSH_SERVICE_HOSTS",
+    "fcm.googleapis.com,.google.com,.push.services.mozilla.com,.push.apple.com,.notify.windows.com",
+)
+
 # --- Clinical service settings --------------------------------------------------------------
 # Default advice-line number shown to patients whose team has none set.
 DEFAULT_ADVICE_LINE_PHONE = os.environ.get("DEFAULT_ADVICE_LINE_PHONE", "0800 000 0000")

@@ -25,6 +25,7 @@ api_v1 = [
         name="api-docs",
     ),
     path("", include(router.urls)),
+    path("", include("patients.api_urls")),
     path("", include("medications.api_urls")),
     path("", include("notifications.api_urls")),
     path("", include("interop.api_urls")),

@@ -32,7 +32,14 @@ from .outbox import (
     send_delivery,
     sweep_deliveries,
 )
-from .reminders import REMINDER_STALE_AFTER, REMINDER_SUBJECT, dose_reminders_sweep, reminder_text
+from .reminders import (
+    REMINDER_STALE_AFTER,
+    REMINDER_SUBJECT,
+    REPEAT_AFTER,
+    dose_reminders_sweep,
+    reminder_queue,
+    reminder_text,
+)
 from .sources import (
     AUTO_RESOLVE_NOTE,
     CONSECUTIVE_LOOKBACK,
@@ -64,6 +71,7 @@ __all__ = [
     "MISSED_INFUSION_KEY",
     "REMINDER_STALE_AFTER",
     "REMINDER_SUBJECT",
+    "REPEAT_AFTER",
     "RaiseResult",
     "SUPPLY_KEY",
     "SUPPLY_LOOKBACK",
@@ -80,6 +88,7 @@ __all__ = [
     "escalations_sweep",
     "missed_doses_sweep",
     "missed_infusions_sweep",
+    "reminder_queue",
     "reminder_text",
     "send_delivery",
     "sweep_deliveries",

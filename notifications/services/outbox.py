@@ -33,6 +33,7 @@ from ..models import (
     DeliveryPurpose,
     DeliveryStatus,
 )
+from . import reminder_outbox
 from .common import SWEEP_BATCH, _event, _now
 
 logger = logging.getLogger(__name__)
@@ -176,7 +177,14 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> str:
         if claimed != 1:
             return "not due"
         attempt = DeliveryAttempt.objects.create(delivery_id=delivery_id, started_at=now)
-    delivery = Delivery.objects.select_related("channel__care_team", "alert").get(pk=delivery_id)
+    delivery = Delivery.objects.select_related(
+        "channel__care_team", "alert", "patient__user", "expected_dose"
+    ).get(pk=delivery_id)
+    if delivery.purpose == DeliveryPurpose.REMINDER:
+        outcome = reminder_outbox.reminder_send(delivery, attempt, claimed_at=now)
+        if outcome == "fell back":
+            _enqueue_deliveries([delivery_id])
+        return outcome
     started = time.monotonic()
     result = channels.send(delivery)
     finished = now + timedelta(seconds=time.monotonic() - started)
@@ -301,8 +309,9 @@ def deliveries_sweep(
     return {
         "reclaimed": reclaimed,
         "sent": outcome["sent"],
-        "retrying": outcome["retrying"],
+        "retrying": outcome["retrying"] + outcome["fell back"],
         "failed": outcome["failed"],
+        "cancelled": outcome["cancelled"],
         "left_for_next_run": outcome["left_for_next_run"],
     }
 
