@@ -28,6 +28,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import Q
 
 from core import bulk
 from medications.models import DoseState, ExpectedDose
@@ -50,6 +51,8 @@ REPEAT_AFTER = (timedelta(minutes=30), timedelta(hours=2))
 QUIET_FROM = time(22, 0)
 QUIET_UNTIL = time(7, 0)
 REMINDER_SUBJECT = reminder_channels.EMAIL_SUBJECT
+# At most this many batches per run (5,000 doses each); the rest wait for the next beat.
+MAX_BATCHES = 20
 
 
 def reminder_text(local_time: str) -> str:
@@ -197,34 +200,54 @@ _DOSE_FIELDS = (
 
 
 def dose_reminders_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH) -> dict:
-    """First reminders and repeats due now (module docstring). Safe to run twice or
-    concurrently: each step is a conditional update of the dose, and the outbox row's
-    dedup_key ("dose:<id>:<repeat>") is unique."""
+    """First reminders and repeats due now (module docstring), in batches of `batch_size`
+    doses, each batch one transaction. Safe to run twice or concurrently: each step is a
+    conditional update of the dose (PostgreSQL: rows another sweep holds are skipped), and
+    the outbox row's dedup_key ("dose:<id>:<repeat>") is unique."""
     now = _now(now)
-    first = _first_reminders(now, batch_size)
-    repeats, dropped = _repeat_reminders(now, batch_size)
+    first = repeats = dropped = 0
+    after: tuple[datetime, int] | None = None
+    for _ in range(MAX_BATCHES):
+        queued, after, full = _first_reminders(now, batch_size, after)
+        first += queued
+        if not full:
+            break
+    for _ in range(MAX_BATCHES):
+        queued, skipped, full = _repeat_reminders(now, batch_size)
+        repeats += queued
+        dropped += skipped
+        if not full:
+            break
     return {"reminders_queued": first, "repeats_queued": repeats, "repeats_dropped": dropped}
 
 
 @transaction.atomic
-def _first_reminders(now: datetime, batch_size: int) -> int:
+def _first_reminders(
+    now: datetime, batch_size: int, after: tuple[datetime, int] | None
+) -> tuple[int, tuple[datetime, int] | None, bool]:
+    """One batch of first reminders. Returns (queued, where the next batch starts, whether
+    this batch was full)."""
     # Candidates: pending doses due within the largest "minutes before" from now, whose
     # reminder (at the latest, the due time) is not stale; the partial index dose_reminder_due
-    # keeps this to the doses of the next hour.
-    ids = _claim_ids(
-        ExpectedDose.objects.filter(
-            state=DoseState.PENDING,
-            reminder_sent_at__isnull=True,
-            due_at__lte=now + timedelta(minutes=REMINDER_MINUTES_BEFORE_MAX),
-            due_at__gt=now - REMINDER_STALE_AFTER,
-            late_until__gt=now,
-            patient__reminders_enabled=True,
-        ).order_by("due_at"),
-        batch_size,
+    # keeps this to the doses of the next hour. Some are not due yet (their patient's minutes
+    # are fewer): the next batch starts after the last one looked at.
+    candidates = ExpectedDose.objects.filter(
+        state=DoseState.PENDING,
+        reminder_sent_at__isnull=True,
+        due_at__lte=now + timedelta(minutes=REMINDER_MINUTES_BEFORE_MAX),
+        due_at__gt=now - REMINDER_STALE_AFTER,
+        late_until__gt=now,
+        patient__reminders_enabled=True,
     )
+    if after is not None:
+        candidates = candidates.filter(Q(due_at__gt=after[0]) | Q(due_at=after[0], pk__gt=after[1]))
+    ids = _claim_ids(candidates.order_by("due_at", "pk"), batch_size)
     if not ids:
-        return 0
-    rows = ExpectedDose.objects.filter(pk__in=ids).values(*_DOSE_FIELDS)
+        return 0, after, False
+    rows = list(
+        ExpectedDose.objects.filter(pk__in=ids).order_by("due_at", "pk").values(*_DOSE_FIELDS)
+    )
+    last = (rows[-1]["due_at"], rows[-1]["pk"])
     due = []
     for row in rows:
         zone = ZoneInfo(row["patient__timezone"])
@@ -232,17 +255,19 @@ def _first_reminders(now: datetime, batch_size: int) -> int:
         if at <= now < at + REMINDER_STALE_AFTER:
             due.append(row)
     if not due:
-        return 0
+        return 0, last, len(ids) == batch_size
     claimed = ExpectedDose.objects.filter(
         pk__in=[row["pk"] for row in due], state=DoseState.PENDING, reminder_sent_at__isnull=True
     ).update(reminder_sent_at=now, reminder_repeats=0, next_reminder_at=now + REPEAT_AFTER[0])
     if claimed != len(due):  # cannot happen under the row locks; never send unclaimed
         raise RuntimeError("dose reminder claim lost rows it had locked")
-    return _queue_dose_reminders(due, repeat=0, now=now)
+    return _queue_dose_reminders(due, repeat=0, now=now), last, len(ids) == batch_size
 
 
 @transaction.atomic
-def _repeat_reminders(now: datetime, batch_size: int) -> tuple[int, int]:
+def _repeat_reminders(now: datetime, batch_size: int) -> tuple[int, int, bool]:
+    """One batch of repeats: (queued, dropped, whether the batch was full). Every dose looked
+    at moves on (sent or dropped), so the next batch finds the rest."""
     ids = _claim_ids(
         ExpectedDose.objects.filter(
             state=DoseState.PENDING, next_reminder_at__isnull=False, next_reminder_at__lte=now
@@ -250,7 +275,7 @@ def _repeat_reminders(now: datetime, batch_size: int) -> tuple[int, int]:
         batch_size,
     )
     if not ids:
-        return 0, 0
+        return 0, 0, False
     send, dropped = [], 0
     for row in ExpectedDose.objects.filter(pk__in=ids).values(*_DOSE_FIELDS):
         step, following = _repeat_step(row, now)
@@ -272,7 +297,7 @@ def _repeat_reminders(now: datetime, batch_size: int) -> tuple[int, int]:
     queued = sum(
         _queue_dose_reminders(rows, repeat=repeat, now=now) for repeat, rows in by_repeat.items()
     )
-    return queued, dropped
+    return queued, dropped, len(ids) == batch_size
 
 
 def _repeat_step(row: dict, now: datetime) -> tuple[int, datetime | None]:
