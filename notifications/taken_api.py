@@ -5,7 +5,12 @@ window closes. Audited as the patient's own log through the push channel."""
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -41,7 +46,10 @@ class DoseTakenByLinkView(APIView):
         request=None,
         parameters=[OpenApiParameter("t", str, required=True, description="The signed token.")],
         responses={
-            201: serializers.DictField(help_text="`{dose, state}`"),
+            201: inline_serializer(
+                "DoseTakenByLink",
+                {"dose": serializers.IntegerField(), "state": serializers.CharField()},
+            ),
             404: OpenApiResponse(description="Not a valid link (altered, or another dose)."),
             409: OpenApiResponse(description="Already recorded (link used, or dose logged)."),
             410: OpenApiResponse(description="Expired: the dose's window has closed."),

@@ -35,7 +35,16 @@ def _production(args: list[str], tmp_path, **extra) -> subprocess.CompletedProce
 
 
 def test_check_deploy_is_clean_in_production(tmp_path):
-    result = _production(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], tmp_path)
+    from core.vapid import generate_pair
+
+    public, private = generate_pair()
+    result = _production(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        tmp_path,
+        VAPID_PUBLIC_KEY=public,
+        VAPID_PRIVATE_KEY=private,
+        VAPID_SUBJECT="mailto:advice-line@example.nhs.uk",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
     assert "WARNINGS" not in result.stdout + result.stderr
