@@ -234,11 +234,16 @@ class Delivery(models.Model):
     expected_dose = models.ForeignKey(
         ExpectedDose, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    reminder_kind = models.CharField(max_length=24, blank=True)
+    # Database defaults: the alert outbox inserts rows with core.bulk, naming only its columns.
+    reminder_kind = models.CharField(max_length=24, blank=True, default="", db_default="")
     # "dose:<id>:<repeat>" (one per dose per repeat, for ever) or the caller's key.
     dedup_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
-    route = models.CharField(max_length=8, choices=ReminderChannel, blank=True)
-    message = models.JSONField(default=dict, blank=True)
+    route = models.CharField(
+        max_length=8, choices=ReminderChannel, blank=True, default="", db_default=""
+    )
+    message = models.JSONField(
+        default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField())
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     # A dose reminder's "Taken" link was used (single use: a conditional update).
     taken_link_used_at = models.DateTimeField(null=True, blank=True)
