@@ -34,6 +34,9 @@ api_v1 = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+    path("sw.js", views.service_worker, name="service-worker"),
+    path("offline/", views.offline, name="offline"),
     path("accounts/", include("patients.urls")),
     # interop pages: the clinic summary (/nurse/patients/<id>/summary/) and the patient's
     # own downloads (/me/export/); before the apps that own those URL spaces.
