@@ -3,8 +3,10 @@ import hashlib
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods
 
 from . import audit
 from .forms import ReminderSettingsForm
@@ -28,11 +30,14 @@ def _account_links(user) -> list[dict[str, str]]:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def account(request):
     """The signed-in person's account. A patient also sets their medicine reminders here,
     turns notifications on or off for this device, and sees how reminders reach them."""
     patient = getattr(request.user, "patient", None)
     context = {"account_links": _account_links(request.user)}
+    if patient is None and request.method == "POST":
+        return HttpResponseNotAllowed(["GET"])
     if patient is not None:
         if request.method == "POST":
             return _account_post(request, patient)

@@ -152,7 +152,8 @@ def test_turning_notifications_on_from_the_account_page_stores_this_devices_subs
 
     (stored,) = PushSubscription.objects.filter(patient=patient)
     browser_side = page.evaluate(
-        "async () => (await (await navigator.serviceWorker.ready).pushManager.getSubscription()).toJSON()"
+        """async () => (await (await navigator.serviceWorker.ready)
+            .pushManager.getSubscription()).toJSON()"""
     )
     assert stored.endpoint == browser_side["endpoint"]
     assert stored.p256dh == browser_side["keys"]["p256dh"]

@@ -1,15 +1,14 @@
 """Missed infusions (drugs.md: neither given nor rescheduled 24 h after the planned start ->
-amber), "ran out of tablets" supply alerts (adherence.md), and patient dose reminders."""
+amber), "ran out of tablets" supply alerts (adherence.md), and the sweep command."""
 
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.core import mail
 
 from medications import services as medication_services
-from medications.models import AppointmentState, DoseLog, DoseState, ExpectedDose
-from notifications import receivers, services, sms
+from medications.models import AppointmentState, DoseLog, DoseState
+from notifications import receivers, services
 from notifications.models import Alert, AlertKind, AlertLevel, AlertStatus
 from notifications.services import sources
 
@@ -154,68 +153,9 @@ def test_the_dose_log_receiver_never_breaks_logging(prescription, patient, monke
     assert receivers.update_alerts_for_dose_log  # connected in NotificationsConfig.ready
 
 
-# --- dose reminders -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def opted_in(patient):
-    patient.dose_reminders = "sms"
-    patient.mobile_phone = "+44 7700 900456"
-    patient.save()
-    return patient
-
-
-def test_reminders_go_at_the_due_time_once(opted_in):
-    prescribe(opted_in, now=START)
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 7, 59))["reminders_sent"] == 0
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 8, 0))["reminders_sent"] == 1
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 8, 1))["reminders_sent"] == 0
-    (message,) = sms.outbox
-    assert message["to"] == "+44 7700 900456"
-    assert "08:00" in message["body"]
-    # Minimal: no drug, no condition, no name.
-    for word in ["sorafenib", "Sorafenib", "Nexavar", opted_in.family_name, "cancer"]:
-        assert word not in message["body"]
-
-
-def test_reminders_by_email(patient):
-    patient.dose_reminders = "email"
-    patient.save()
-    prescribe(patient, now=START)
-    services.dose_reminders_sweep(now=utc(2026, 3, 2, 8, 2))
-    (message,) = mail.outbox
-    assert message.to == [patient.user.email]
-    assert "08:00" in message.body
-
-
-def test_no_reminder_without_opt_in_or_for_held_or_logged_doses(opted_in, patient, nurse):
-    rx = prescribe(opted_in, now=START)
-    medication_services.dose_log(
-        dose=dose_at(rx, utc(2026, 3, 2, 8)),
-        action="taken",
-        recorded_by=opted_in.user,
-        now=utc(2026, 3, 2, 7, 30),
-    )
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 8))["reminders_sent"] == 0
-    medication_services.prescription_hold(
-        prescription=rx,
-        reason="Rash",
-        starts_at=utc(2026, 3, 2, 12),
-        recorded_by=nurse,
-        now=utc(2026, 3, 2, 11),
-    )
-    assert dose_at(rx, utc(2026, 3, 2, 20)).state == DoseState.HELD
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 20))["reminders_sent"] == 0
-    opted_in.dose_reminders = "none"
-    opted_in.save()
-    ExpectedDose.objects.filter(prescription=rx).update(state=DoseState.PENDING)
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 3, 8))["reminders_sent"] == 0
-    assert sms.outbox == []
-
-
-def test_no_stale_reminders_after_an_outage(opted_in):
-    prescribe(opted_in, now=START)
-    assert services.dose_reminders_sweep(now=utc(2026, 3, 2, 10))["reminders_sent"] == 0
+# --- the sweep command ----------------------------------------------------------------------
+# Dose reminders have their own tests: test_push_reminders.py, test_reminder_repeats.py,
+# test_taken_link.py and test_reminders_postgres.py.
 
 
 def test_the_sweep_command_runs_every_job(patient, capsys):
