@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils import timezone
 
-from patients.models import Role
+from patients.models import REMINDERS_UNREACHABLE_AFTER, Role
 from patients.roles import role_of, team_ids_for
 
 from .. import selectors
@@ -56,6 +57,8 @@ class QueueFilters:
     kind: str = ""
     status: str = STATUS_ACTIVE
     search: str = ""
+    # "unreachable": only patients no reminder has reached for 48 hours (adherence.md).
+    reminders: str = ""
 
 
 def _search_filter(search: str, prefix: str = "patient__") -> Q:
@@ -88,6 +91,11 @@ def alert_queue(user, filters: QueueFilters) -> QuerySet[Alert]:
         qs = qs.filter(care_team_id=filters.team_id)
     if filters.search.strip():
         qs = qs.filter(_search_filter(filters.search.strip()))
+    if filters.reminders == "unreachable":
+        qs = qs.filter(
+            patient__reminders_enabled=True,
+            patient__reminders_failing_since__lte=timezone.now() - REMINDERS_UNREACHABLE_AFTER,
+        )
     return qs
 
 
@@ -138,6 +146,7 @@ class QueueRow:
     age: str
     due_text: str
     overdue: bool
+    reminders_unreachable: bool = False
 
     @property
     def level_label(self) -> str:
@@ -155,6 +164,7 @@ def queue_rows(alerts: Iterable[Alert], rules: Mapping[str, Any], now: datetime)
                 age=duration_words(now - alert.created_at),
                 due_text=due_text,
                 overdue=overdue,
+                reminders_unreachable=alert.patient.reminders_unreachable(now),
             )
         )
     return rows

@@ -73,6 +73,11 @@ class QueueFilterForm(forms.Form):
     level = forms.ChoiceField(label="Level", required=False)
     kind = forms.ChoiceField(label="Kind", required=False)
     status = forms.ChoiceField(label="Status", required=False, choices=STATUS_CHOICES)
+    reminders = forms.ChoiceField(
+        label="Reminders",
+        required=False,
+        choices=[("", "Any"), ("unreachable", "Unreachable (48 h)")],
+    )
     q = forms.CharField(
         label="Patient name or NHS number",
         required=False,
@@ -89,7 +94,14 @@ class QueueFilterForm(forms.Form):
 
     def filter_values(self) -> dict:
         """The filters to apply: what was valid of what was sent, defaults for the rest."""
-        values = {"team_id": None, "level": "", "kind": "", "status": STATUS_ACTIVE, "search": ""}
+        values = {
+            "team_id": None,
+            "level": "",
+            "kind": "",
+            "status": STATUS_ACTIVE,
+            "search": "",
+            "reminders": "",
+        }
         if not self.is_bound:
             return values
         self.is_valid()
@@ -99,6 +111,7 @@ class QueueFilterForm(forms.Form):
         values["kind"] = cleaned.get("kind") or ""
         values["status"] = cleaned.get("status") or STATUS_ACTIVE
         values["search"] = cleaned.get("q") or ""
+        values["reminders"] = cleaned.get("reminders") or ""
         return values
 
 

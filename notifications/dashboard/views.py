@@ -34,6 +34,7 @@ from medications.models import AppointmentState, InfusionAppointment, Prescripti
 from medications.symptoms import selectors as symptom_selectors
 from medications.symptoms import triage
 from patients import roles
+from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
 from .. import selectors
@@ -335,9 +336,14 @@ def patient_list(request):
     _mark_active(request)
     search = (request.GET.get("q") or "").strip()[:100]
     patients = patient_page.patients_for_list(request.user, search)
+    reminders_filter = "unreachable" if request.GET.get("reminders") == "unreachable" else ""
+    if reminders_filter:
+        patients = unreachable_patients(patients)
     page = Paginator(patients, patient_page.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     counts = patient_page.open_alert_counts([p.pk for p in page.object_list])
     rows = [(patient, counts.get(patient.pk, {})) for patient in page.object_list]
+    now = timezone.now()
+    unreachable_ids = {p.pk for p in page.object_list if p.reminders_unreachable(now)}
     return render(
         request,
         "notifications/patient_list.html",
@@ -345,7 +351,11 @@ def patient_list(request):
             "page_obj": page,
             "rows": rows,
             "q": search,
-            "query": urlencode({"q": search}) if search else "",
+            "query": urlencode(
+                {k: v for k, v in (("q", search), ("reminders", reminders_filter)) if v}
+            ),
+            "reminders_filter": reminders_filter,
+            "unreachable_ids": unreachable_ids,
             "nav": "patients",
         },
     )
@@ -504,6 +514,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "error_forms": error_forms,
         "show_zone": patient.timezone != settings.TIME_ZONE,
         "patient_links": _patient_links(patient),
+        "reminders": reminder_status(patient, now),
         "nav": "patients",
         **_symptom_section(patient, now, rules),
     }
