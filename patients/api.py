@@ -1,4 +1,5 @@
 from django.contrib.auth import authenticate
+from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.authtoken.models import Token
@@ -7,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .models import CareTeam
+from .models import CareTeam, PushSubscription
 from .permissions import IsStaffMember
 from .roles import is_admin, team_ids_for
 from .selectors import patients_visible_to
@@ -50,7 +51,15 @@ class PatientViewSet(
     serializer_class = PatientSerializer
 
     def get_queryset(self):
-        return patients_visible_to(self.request.user).order_by("id")
+        return (
+            patients_visible_to(self.request.user)
+            .annotate(
+                has_push_subscription=Exists(
+                    PushSubscription.objects.filter(patient=OuterRef("pk"))
+                )
+            )
+            .order_by("id")
+        )
 
     def get_permissions(self):
         if self.action in ("create", "list"):

@@ -196,7 +196,11 @@ def reminder_channels(patient: Patient) -> list[str]:
     push when this server has push configured and a device of theirs is subscribed, SMS when
     a mobile number is recorded, e-mail when their sign-in has an address."""
     channels = []
-    if push_enabled() and patient.push_subscriptions.exists():
+    # Lists annotate has_push_subscription (one query for the page, not one per patient).
+    subscribed = getattr(patient, "has_push_subscription", None)
+    if subscribed is None and push_enabled():
+        subscribed = patient.push_subscriptions.exists()
+    if push_enabled() and subscribed:
         channels.append(ReminderChannel.PUSH.value)
     if patient.mobile_phone.strip():
         channels.append(ReminderChannel.SMS.value)

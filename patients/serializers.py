@@ -13,6 +13,12 @@ class PatientSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username", read_only=True)
     care_team_name = serializers.CharField(source="care_team.name", read_only=True)
     advice_line_phone = serializers.CharField(source="effective_advice_line_phone", read_only=True)
+    dose_reminders = serializers.ChoiceField(
+        choices=["push", "sms", "email", "none"],
+        read_only=True,
+        help_text='The channel a dose reminder is tried on first now, or "none" when reminders '
+        "are off or nothing can carry them. Settings: GET /api/v1/patients/{id}/reminders/.",
+    )
 
     class Meta:
         model = Patient
