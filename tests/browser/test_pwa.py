@@ -112,7 +112,7 @@ def test_offline_the_app_shows_the_advice_line_and_999_and_no_patient_data(
     )
     assert cached == ["/offline/", "/static/css/site.css", "/static/pwa/icon-192.png"]
     assert_accessible(page)
-    screenshot(page, "offline-phone")
+    screenshot(page, "patient-offline-phone")
     context.set_offline(False)
 
 
@@ -169,7 +169,7 @@ def test_turning_notifications_on_from_the_account_page_stores_this_devices_subs
     page.locator("[data-install-hint]").wait_for(state="visible")
     assert page.get_by_role("button", name="Add to home screen").is_visible()
     assert_accessible(page)
-    screenshot(page, "account-notifications-on-phone")
+    screenshot(page, "patient-account-reminders-phone")
 
     # A reminder pushed to this device is shown with its words and two actions.
     payload = {
