@@ -311,6 +311,8 @@ class ExpectedDoseAdmin(admin.ModelAdmin):
         "taken_at",
         "skip_reason",
         "reminder_sent_at",
+        "reminder_repeats",
+        "next_reminder_at",
     ]
     inlines = [DoseLogInline]
     show_full_result_count = False

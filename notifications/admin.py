@@ -24,6 +24,7 @@ from .models import (
     ChannelKind,
     Delivery,
     DeliveryAttempt,
+    DeliveryPurpose,
     DeliveryStatus,
 )
 
@@ -220,7 +221,7 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = ["started_at", "finished_at", "ok", "status_code", "error"]
+    fields = ["started_at", "finished_at", "route", "ok", "status_code", "error"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -233,16 +234,18 @@ class DeliveryAdmin(admin.ModelAdmin):
         "id",
         "alert",
         "channel",
+        "patient_id",
         "purpose",
+        "route",
         "status",
         "attempts",
         "next_attempt_at",
         "sent_at",
         "last_error",
     ]
-    list_filter = ["status", "purpose", "channel__kind", "channel__care_team"]
+    list_filter = ["status", "purpose", "route", "channel__kind", "channel__care_team"]
     list_select_related = ["alert", "channel"]
-    search_fields = ["=id", "=alert__id"]
+    search_fields = ["=id", "=alert__id", "=patient__id"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["retry_now"]
@@ -252,6 +255,11 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry now (failed or waiting deliveries)")
     def retry_now(self, request, queryset):
+        # A reminder starts its channels again from the first (push, then SMS, then e-mail).
+        queryset.filter(
+            purpose=DeliveryPurpose.REMINDER,
+            status__in=[DeliveryStatus.FAILED, DeliveryStatus.PENDING],
+        ).update(route="")
         count = queryset.filter(status__in=[DeliveryStatus.FAILED, DeliveryStatus.PENDING]).update(
             status=DeliveryStatus.PENDING,
             next_attempt_at=timezone.now(),
