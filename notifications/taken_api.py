@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core.api import MethodCheckedFirstMixin
 from patients import audit
 
 from .services.taken_link import dose_taken_by_link
@@ -32,7 +33,7 @@ REFUSALS = {
 }
 
 
-class DoseTakenByLinkView(APIView):
+class DoseTakenByLinkView(MethodCheckedFirstMixin, APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [AnonRateThrottle]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import StrictFieldsMixin
+from core.api import MethodCheckedFirstMixin, StrictFieldsMixin
 from core.vapid import vapid_keys
 
 from . import audit
@@ -75,7 +76,7 @@ def _state(patient) -> dict:
     }
 
 
-class PatientRemindersView(APIView):
+class PatientRemindersView(MethodCheckedFirstMixin, APIView):
     """A patient's dose-reminder setting (the patient, their team's nurses, admins)."""
 
     @extend_schema(responses=ReminderStateSerializer, operation_id="patients_reminders_retrieve")
@@ -100,7 +101,7 @@ class PatientRemindersView(APIView):
         return Response(ReminderStateSerializer(_state(patient)).data)
 
 
-class PushKeyView(APIView):
+class PushKeyView(MethodCheckedFirstMixin, APIView):
     """The server's VAPID public key: PushManager.subscribe's applicationServerKey."""
 
     @extend_schema(
@@ -134,10 +135,9 @@ class PushSubscriptionSerializer(StrictFieldsMixin, serializers.Serializer):
     )
 
 
-class PushSubscriptionsView(APIView):
-    """Subscribe this browser to the signed-in patient's reminders."""
-
-    permission_classes = [permissions.IsAuthenticated, IsPatient]
+class PushSubscriptionsView(MethodCheckedFirstMixin, APIView):
+    """Subscribe this browser to the signed-in patient's reminders. The body is checked
+    first (a 400 names each field), then the role (only a patient has reminders: 403)."""
 
     @extend_schema(
         request=PushSubscriptionSerializer,
@@ -155,6 +155,8 @@ class PushSubscriptionsView(APIView):
             )
         serializer = PushSubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if not IsPatient().has_permission(request, self):
+            raise PermissionDenied("Only a patient can subscribe their device to reminders.")
         data = serializer.validated_data
         own = getattr(request.user, "patient", None)
         patient = get_or_404(patients_visible_to(request.user), own.pk if own else 0, "patient")
@@ -172,7 +174,7 @@ class PushSubscriptionsView(APIView):
         )
 
 
-class PushSubscriptionDetailView(APIView):
+class PushSubscriptionDetailView(MethodCheckedFirstMixin, APIView):
     """Unsubscribe one of the signed-in patient's devices (another's: 404)."""
 
     permission_classes = [permissions.IsAuthenticated, IsPatient]

@@ -58,7 +58,7 @@ PAGE_PUBLIC = outcomes(200, 200, 200, 200, 200, 200)
 class Check:
     """One request. `path` and string values in `body` may name world objects in braces:
     {patient} {other_patient} {newcomer} {team} {prescription} {dose} {course} {infusion}
-    {drug} {symptom_report} {alert} {username} {today} {now} {later}."""
+    {drug} {symptom_report} {alert} {subscription} {username} {today} {now} {later}."""
 
     method: str
     path: str

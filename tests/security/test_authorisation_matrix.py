@@ -38,6 +38,7 @@ from tests.factories import (
 )
 
 from .matrix_interop import INTEROP_MATRIX
+from .matrix_push import PUSH_MATRIX, PUSH_SUBSCRIPTION
 from .matrix_vocabulary import (
     ADMIN,
     ADMIN_LOGIN,
@@ -82,7 +83,6 @@ MATRIX: dict[str, list[Check]] = {
     ],
     "password_change": [Check("GET", "/accounts/password/", PAGE_SIGNED_IN)],
     "password_change_done": [Check("GET", "/accounts/password/done/", PAGE_SIGNED_IN)],
-    "account": [Check("GET", "/accounts/", PAGE_SIGNED_IN)],
     # --- API: sign-in, schema, docs -----------------------------------------------------------
     "api-token": [
         # No session or token is used here: everyone is anonymous to this view.
@@ -360,6 +360,7 @@ MATRIX: dict[str, list[Check]] = {
         ),
     ],
     **INTEROP_MATRIX,
+    **PUSH_MATRIX,
 }
 
 # Entries written from API.md for endpoints not built yet. When the endpoint appears, the
@@ -439,6 +440,14 @@ def build_world() -> World:
         "now": NOW.isoformat(),
         "later": (NOW + timedelta(days=10)).isoformat(),
     }
+    from patients.models import PushSubscription
+
+    ids["subscription"] = PushSubscription.objects.create(
+        patient=patient,
+        endpoint="https://fcm.googleapis.com/fcm/send/matrix-world",
+        p256dh=PUSH_SUBSCRIPTION["keys"]["p256dh"],
+        auth=PUSH_SUBSCRIPTION["keys"]["auth"],
+    ).pk
     if apps.is_installed("notifications"):
         from notifications.models import Alert
 

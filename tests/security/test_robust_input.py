@@ -50,6 +50,8 @@ def concrete(path: str, ids: dict) -> str:
     for prefix, name in PATH_VALUES.items():
         if path.startswith(prefix):
             path = re.sub(r"\{(id|pk|code)\}", str(ids.get(name, 1)), path, count=1)
+    path = re.sub(r"\{subscription_id\}", str(ids["subscription"]), path)
+    path = re.sub(r"\{dose_id\}", str(ids["dose"]), path)
     return re.sub(r"\{patient_id\}", str(ids["patient"]), path)
 
 
