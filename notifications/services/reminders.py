@@ -277,20 +277,26 @@ def _repeat_reminders(now: datetime, batch_size: int) -> tuple[int, int, bool]:
     if not ids:
         return 0, 0, False
     send, dropped = [], 0
+    # One conditional UPDATE per group of doses moving the same way (doses first reminded in
+    # the same sweep share their times), not one per dose.
+    moves: dict[tuple, list[dict]] = defaultdict(list)
     for row in ExpectedDose.objects.filter(pk__in=ids).values(*_DOSE_FIELDS):
         step, following = _repeat_step(row, now)
+        moves[(row["reminder_repeats"], row["next_reminder_at"], step, following)].append(row)
+    for (repeats, due, step, following), rows in moves.items():
         updated = ExpectedDose.objects.filter(
-            pk=row["pk"],
+            pk__in=[row["pk"] for row in rows],
             state=DoseState.PENDING,
-            reminder_repeats=row["reminder_repeats"],
-            next_reminder_at=row["next_reminder_at"],
+            reminder_repeats=repeats,
+            next_reminder_at=due,
         ).update(reminder_repeats=step + 1, next_reminder_at=following)
-        if updated != 1:
-            continue
-        if _repeat_wanted(row, step, now):
-            send.append({**row, "repeat": step + 1})
-        else:
-            dropped += 1
+        if updated != len(rows):  # cannot happen under the row locks; never send unclaimed
+            raise RuntimeError("dose reminder repeat claim lost rows it had locked")
+        for row in rows:
+            if _repeat_wanted(row, step, now):
+                send.append({**row, "repeat": step + 1})
+            else:
+                dropped += 1
     by_repeat: dict[int, list[dict]] = defaultdict(list)
     for row in send:
         by_repeat[row["repeat"]].append(row)
