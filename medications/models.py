@@ -180,6 +180,10 @@ class DoseState(models.TextChoices):
     HELD = "held", "Held"
 
 
+# A dose recorded this long after the time it was taken shows as "logged later" to staff.
+LOGGED_LATER_AFTER = timedelta(minutes=30)
+
+
 class ExpectedDose(models.Model):
     prescription = models.ForeignKey(
         Prescription, on_delete=models.CASCADE, related_name="expected_doses"
@@ -226,6 +230,14 @@ class ExpectedDose(models.Model):
 
     def __str__(self) -> str:
         return f"Dose #{self.pk} due {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+    @property
+    def logged_later(self) -> bool:
+        """Taken, and recorded well after the time taken (adherence.md "When it was taken":
+        staff see "logged later")."""
+        if self.taken_at is None or self.state_changed_at is None:
+            return False
+        return self.state_changed_at - self.taken_at > LOGGED_LATER_AFTER
 
     def display_state(self, now=None) -> str:
         """API state: pending becomes upcoming, due or missed by the clock."""

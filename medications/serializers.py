@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -378,6 +379,10 @@ class DoseSerializer(serializers.ModelSerializer):
     drug = serializers.CharField(source="prescription.drug.code", read_only=True)
     drug_name = serializers.CharField(source="prescription.drug.name", read_only=True)
     state = serializers.SerializerMethodField()
+    logged_later = serializers.BooleanField(
+        read_only=True,
+        help_text="Taken, and recorded more than 30 minutes after the time taken.",
+    )
 
     class Meta:
         model = ExpectedDose
@@ -392,6 +397,7 @@ class DoseSerializer(serializers.ModelSerializer):
             "late_until",
             "state",
             "taken_at",
+            "logged_later",
             "skip_reason",
         ]
         read_only_fields = fields
@@ -402,10 +408,33 @@ class DoseSerializer(serializers.ModelSerializer):
         return dose.display_state(now)
 
 
+class TakenAtField(serializers.DateTimeField):
+    """adherence.md "When it was taken": ASCII digits only, and an offset is required (a
+    phone's "08:30" without one could be read in the wrong zone)."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            if not value.isascii():
+                raise serializers.ValidationError(
+                    "Write the time with ordinary digits, e.g. 2026-01-05T08:10+00:00."
+                )
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and parsed.tzinfo is None:
+                raise serializers.ValidationError(
+                    "Give the time with its UTC offset, e.g. 2026-01-05T08:10+00:00."
+                )
+        return super().to_internal_value(value)
+
+
 class DoseLogRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     action = serializers.ChoiceField(choices=DoseAction.choices)
-    at = _aware_datetime(
-        required=False, allow_null=True, help_text="When it was taken (default: now)."
+    at = TakenAtField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "When it was taken (default: now): ISO 8601 with its offset, from 2 hours before "
+            "the dose was due until now."
+        ),
     )
     reason = serializers.ChoiceField(
         choices=SkipReason.choices,

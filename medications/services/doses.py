@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from patients.roles import is_staff_member
+
 from ..models import (
     DoseAction,
     DoseLog,
@@ -20,7 +22,7 @@ from ..models import (
     SkipReason,
 )
 from ..signals import dose_logged
-from .common import CLOCK_SKEW, _local, _now
+from .common import _local, _now
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +30,12 @@ logger = logging.getLogger(__name__)
 EARLY_LOGGING = timedelta(hours=2)
 # The same dose and action sent again within this time is a retry, not a new log.
 REPLAY_WINDOW = timedelta(minutes=10)
+# adherence.md "When it was taken": the time given may be this far ahead of the server's
+# clock (a phone's clock drifts), never more.
+LOG_CLOCK_SKEW = timedelta(minutes=2)
+# adherence.md: a patient may log their own doses due in the last 72 hours; older doses only
+# staff can log, with a reason (the note).
+PATIENT_LOGGING_PERIOD = timedelta(hours=72)
 
 
 @dataclass
@@ -78,15 +86,7 @@ def _validate_log(
             errors["note"] = ['With reason "other", say what happened in the note.']
     elif action == DoseAction.TAKEN and reason:
         errors["reason"] = ["A reason is only given for a dose that was not taken."]
-    if timezone.is_naive(at):
-        errors["at"] = ["Give a time with its UTC offset, e.g. 2026-01-05T08:10Z."]
-    elif at > now + CLOCK_SKEW:
-        errors["at"] = ["This time is in the future."]
-    elif action == DoseAction.TAKEN and at < dose.due_at - EARLY_LOGGING:
-        errors["at"] = [
-            "That is more than 2 hours before this dose was due "
-            f"({_local(dose.due_at, dose.patient):%d %b %H:%M}); log it against the right dose."
-        ]
+    errors.update(_time_problems(dose=dose, at=at, now=now))
     if len(note) > 1000:
         errors["note"] = ["Keep the note under 1000 characters."]
     if errors:
@@ -100,6 +100,42 @@ def _validate_log(
                 ]
             }
         )
+
+
+def _time_problems(*, dose: ExpectedDose, at: datetime, now: datetime) -> dict[str, list[str]]:
+    # adherence.md "When it was taken": from 2 hours before the due time until now, for a
+    # dose taken and for one not taken alike (a time outside says it is the wrong dose).
+    if timezone.is_naive(at):
+        return {"at": ["Give a time with its UTC offset, e.g. 2026-01-05T08:10Z."]}
+    if at > now + LOG_CLOCK_SKEW:
+        return {"at": ["This time is in the future."]}
+    if at < dose.due_at - EARLY_LOGGING:
+        return {
+            "at": [
+                "That is more than 2 hours before this dose was due "
+                f"({_local(dose.due_at, dose.patient):%d %b %H:%M}); log it against the right "
+                "dose."
+            ]
+        }
+    return {}
+
+
+def _older_dose_problems(
+    *, dose: ExpectedDose, note: str, recorded_by, now: datetime
+) -> dict[str, list[str]]:
+    # Asked only for doses due over 72 hours ago, so the usual log costs no role lookup.
+    if dose.due_at >= now - PATIENT_LOGGING_PERIOD or recorded_by is None:
+        return {}
+    if not is_staff_member(recorded_by):
+        return {
+            "non_field_errors": [
+                "This dose was due more than 3 days ago, so it can no longer be changed here. "
+                "If you need to tell us about it, please call your advice line."
+            ]
+        }
+    if not note.strip():
+        return {"note": ["This dose was due more than 3 days ago: say why it is logged now."]}
+    return {}
 
 
 def _replay(dose: ExpectedDose, log: DoseLog) -> DoseLogResult:
@@ -186,9 +222,14 @@ def _dose_log(*, dose, action, at, reason, note, recorded_by, key, now) -> DoseL
     ):
         return _replay(dose, current)
     _validate_log(dose=dose, action=action, at=at, reason=reason, note=note, now=now)
+    older = _older_dose_problems(dose=dose, note=note, recorded_by=recorded_by, now=now)
+    if older:
+        raise ValidationError(older)
 
     if action == DoseAction.TAKEN:
-        late = dose.state == DoseState.MISSED or at > dose.late_until
+        # The state follows the time taken, not the time of logging (adherence.md): a dose
+        # the sweep marked missed but taken inside its window is taken, "logged later".
+        late = at > dose.late_until
         new_state = DoseState.TAKEN_LATE if late else DoseState.TAKEN
         updates = {"state": new_state, "taken_at": at, "skip_reason": ""}
     else:

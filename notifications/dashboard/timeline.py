@@ -103,6 +103,8 @@ def patient_timeline(
         detail = DOSE_STATE_WORDS.get(state, state)
         if when:
             detail += f" at {timezone.localtime(when, patient.zone):%H:%M}"
+            if dose.logged_later:
+                detail += ", logged later"
         if dose.skip_reason:
             detail += f" ({SKIP_REASON_WORDS.get(dose.skip_reason, dose.skip_reason)})"
         entries.append(
