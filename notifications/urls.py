@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .dashboard import views
+from .dashboard import metrics_view, views
 
 app_name = "notifications"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
     path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("metrics/", metrics_view.metrics_page, name="metrics"),
+    path("metrics/metrics.csv", metrics_view.metrics_download, name="metrics_csv"),
     path("patients/", views.patient_list, name="patients"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/timeline/", views.patient_timeline, name="patient_timeline"),
