@@ -36,7 +36,7 @@ from .roles import role_of
 logger = logging.getLogger(__name__)
 
 # Paths never audited: they cannot carry patient data.
-_SKIP_PREFIXES = ("/static/", "/healthz/", "/favicon")
+_SKIP_PREFIXES = ("/static/", "/healthz/", "/readyz/", "/favicon")
 _MAX_IDS_FROM_BODY = 1000  # a page is at most 500 items; this bounds the work per request
 
 

@@ -9,6 +9,8 @@ from django.views.decorators.http import require_GET
 
 from patients.roles import Role, role_of
 
+from . import health
+
 
 @login_required
 def home(request):
@@ -88,4 +90,13 @@ def offline(request):
     patient = getattr(request.user, "patient", None) if request.user.is_authenticated else None
     phone = patient.effective_advice_line_phone if patient else settings.DEFAULT_ADVICE_LINE_PHONE
     response = render(request, "offline.html", {"advice_line_phone": phone})
+    return response
+
+
+@require_GET
+def readyz(request):
+    """Readiness (tracker/health.py): 200, or 503 naming what is wrong. No patient data."""
+    ready, body = health.readiness()
+    response = JsonResponse(body, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
     return response
