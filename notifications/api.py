@@ -122,6 +122,9 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Resolve an alert with an outcome and a note",
+        description="Outcomes that act: treatment_held holds `prescriptions`, dose_reduced "
+        "moves a prescription down its ladder to `dose_mg`, in the same transaction, with "
+        "the note as the reason; same_day_assessment keeps `attend_at`.",
         request=AlertResolveSerializer,
         responses={200: AlertDetailSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
@@ -130,11 +133,16 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = self.get_object()
         body = AlertResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         _run(
             services.alert_resolve,
             alert=alert,
             user=request.user,
-            outcome=body.validated_data["outcome"],
-            note=body.validated_data["note"],
+            outcome=data["outcome"],
+            note=data["note"],
+            message_to_patient=data.get("message_to_patient", ""),
+            prescription_ids=data.get("prescriptions") or (),
+            dose_mg=data.get("dose_mg"),
+            attend_at=data.get("attend_at"),
         )
         return self._answer(alert)

@@ -44,6 +44,7 @@ class AlertOutcome(models.TextChoices):
     SAME_DAY_ASSESSMENT = "same_day_assessment", "Asked to attend for same-day assessment"
     TOLD_TO_CALL_999 = "told_to_call_999", "Told to call 999"
     TREATMENT_HELD = "treatment_held", "Treatment held"
+    DOSE_REDUCED = "dose_reduced", "Dose reduced"
     PRESCRIPTION_ISSUED = "supply_arranged", "New supply arranged"
     NO_ACTION_NEEDED = "no_action_needed", "No action needed"
     DOSES_RESUMED = "doses_resumed", "Resolved: doses resumed"
@@ -101,6 +102,8 @@ class Alert(models.Model):
     outcome = models.CharField(max_length=32, choices=AlertOutcome, blank=True)
     resolution_note = models.TextField(blank=True, max_length=4000)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Outcome "asked to attend for same-day assessment": when the patient is to come in.
+    attend_at = models.DateTimeField(null=True, blank=True)
 
     objects = AlertQuerySet.as_manager()
 

@@ -1,5 +1,7 @@
 """Alert API shapes (../shared/API.md: GET /api/v1/alerts/, acknowledge, resolve)."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from core.api import StrictFieldsMixin
@@ -58,6 +60,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "outcome",
             "resolution_note",
             "escalated_at",
+            "attend_at",
             "symptom_report",
             "prescription",
             "appointment",
@@ -88,8 +91,38 @@ class AlertQuerySerializer(serializers.Serializer):
 
 
 class AlertResolveSerializer(StrictFieldsMixin, serializers.Serializer):
+    """API.md, second round: outcomes that act. `prescriptions` for "treatment_held" (each
+    is held), `dose_mg` for "dose_reduced" (a lower step of the drug's ladder; with more than
+    one current prescription, `prescriptions` names the one), `attend_at` for
+    "same_day_assessment"; the note is the reason. The change and the resolve are one
+    transaction: a refusal leaves the alert open and the treatment as it was."""
+
     outcome = serializers.ChoiceField(choices=AlertOutcome.choices)
     note = serializers.CharField(max_length=4000, trim_whitespace=True)
+    prescriptions = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**62),
+        required=False,
+        max_length=20,
+        help_text='Prescription ids: which to hold ("treatment_held") or reduce.',
+    )
+    dose_mg = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(99999),
+        required=False,
+        help_text='The new dose ("dose_reduced"): a lower step of the drug\'s dose ladder.',
+    )
+    attend_at = serializers.DateTimeField(
+        required=False,
+        help_text='When the patient is to come in ("same_day_assessment"), ISO 8601.',
+    )
+    message_to_patient = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text="A short message shown to the patient with the outcome (symptom alerts).",
+    )
 
 
 class AlertAcknowledgeSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -2,16 +2,20 @@
 
 from django.urls import path
 
-from .dashboard import metrics_view, views
+from .dashboard import alert_views, metrics_view, views
 
 app_name = "notifications"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("queue/rows/", views.queue_rows, name="queue_rows"),
     path("queue/pulse/", views.queue_pulse, name="queue_pulse"),
-    path("alerts/<int:alert_id>/", views.alert_detail, name="alert"),
-    path("alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
-    path("alerts/<int:alert_id>/resolve/", views.alert_resolve, name="alert_resolve"),
+    path("alerts/<int:alert_id>/", alert_views.alert_detail, name="alert"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/",
+        alert_views.alert_acknowledge,
+        name="alert_acknowledge",
+    ),
+    path("alerts/<int:alert_id>/resolve/", alert_views.alert_resolve, name="alert_resolve"),
     path("metrics/", metrics_view.metrics_page, name="metrics"),
     path("metrics/metrics.csv", metrics_view.metrics_download, name="metrics_csv"),
     path("patients/", views.patient_list, name="patients"),

@@ -14,6 +14,7 @@ from core.forms import AccessibleForm
 from medications import ladders
 
 from ..models import AlertOutcome, AlertStatus
+from ..services.outcomes import lower_steps
 from .alert_queue import STATUS_ACTIVE, STATUS_ALL, kind_choices, level_choices
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -116,6 +117,11 @@ class QueueFilterForm(forms.Form):
 
 
 class ResolveForm(DashboardForm):
+    """Outcome and note; for the outcomes that act (triage.md, last section) which
+    prescription(s) to hold, the new dose from the drug's ladder, when to attend; and an
+    optional message the patient reads with the outcome. `prescriptions`: the patient's
+    current ones (with drug and patient), which the hold and dose choices offer."""
+
     outcome = forms.ChoiceField(
         label="Outcome",
         choices=[("", "Choose an outcome")],
@@ -128,14 +134,54 @@ class ResolveForm(DashboardForm):
         max_length=4000,
         error_messages={"required": "Write a short note saying what was done."},
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What was done and agreed. For “Other”, say what the outcome was.",
+        help_text="What was done and agreed. For “Other”, say what the outcome was. "
+        "It is the reason kept with a hold or dose change.",
+    )
+    prescriptions = forms.TypedMultipleChoiceField(
+        label="Prescriptions to hold",
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For “Treatment held”: each one ticked is held from now until resumed.",
+    )
+    new_dose = forms.ChoiceField(
+        label="New dose",
+        required=False,
+        help_text="For “Dose reduced”: a lower step of the drug's dose ladder, from now.",
+    )
+    attend_at = local_datetime_field(
+        "When to attend (patient's local time)",
+        required=False,
+        help_text="For “Asked to attend”.",
+    )
+    message_to_patient = forms.CharField(
+        label="Message to the patient",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to the patient with the outcome of their report. The note stays internal.",
     )
 
-    service_fields = {"resolution_note": "note"}
+    service_fields = {"resolution_note": "note", "dose_mg": "new_dose"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, prescriptions: Sequence = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices += list(AlertOutcome.choices)
+        self.fields["prescriptions"].choices = [
+            (p.pk, f"{p.drug.name} {p.dose_mg.normalize():f} mg" + _status_words(p))
+            for p in prescriptions
+        ]
+        self.steps = {}
+        dose_choices = [("", "Choose the new dose")]
+        for prescription in prescriptions:
+            for step in lower_steps(prescription):
+                key = f"{prescription.pk}:{step.id}"
+                self.steps[key] = (prescription.pk, step)
+                dose_choices.append((key, f"{prescription.drug.name}: {step.label}"))
+        self.fields["new_dose"].choices = dose_choices
+        if not prescriptions:
+            del self.fields["prescriptions"]
+            del self.fields["new_dose"]
 
     def outcome_label(self) -> str:
         return AlertOutcome(self.cleaned_data["outcome"]).label
@@ -145,6 +191,31 @@ class ResolveForm(DashboardForm):
         if cleaned.get("outcome") == AlertOutcome.OTHER and "note" in self.errors:
             self.errors["note"] = self.error_class(["For “Other”, write what the outcome was."])
         return cleaned
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        outcome = data["outcome"]
+        arguments = {
+            "outcome": outcome,
+            "note": data["note"],
+            "message_to_patient": data.get("message_to_patient") or "",
+        }
+        if outcome == AlertOutcome.TREATMENT_HELD:
+            arguments["prescription_ids"] = data.get("prescriptions") or []
+        elif outcome == AlertOutcome.DOSE_REDUCED:
+            chosen = self.steps.get(data.get("new_dose") or "")
+            if chosen is not None:
+                arguments["prescription_ids"] = [chosen[0]]
+                arguments["dose_mg"] = chosen[1].dose_mg
+                arguments["ladder_step"] = chosen[1].id
+        elif outcome == AlertOutcome.SAME_DAY_ASSESSMENT:
+            arguments["attend_at"] = data.get("attend_at")
+        return arguments
+
+
+def _status_words(prescription) -> str:
+    status = prescription.status
+    return "" if status == "active" else f" ({prescription.get_status_display().lower()})"
 
 
 # --- prescriptions and infusions ------------------------------------------------------------

@@ -37,8 +37,6 @@ from patients import roles
 from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
-from .. import selectors
-from .. import services as alert_services
 from . import alert_queue, charts, patient_page, timeline, words
 from .forms import (
     ChangeDoseForm,
@@ -46,11 +44,11 @@ from .forms import (
     InfusionGivenForm,
     InfusionRescheduleForm,
     QueueFilterForm,
-    ResolveForm,
     ResumeForm,
     StopForm,
     local_input_value,
 )
+from .resolve import attach_resolve_forms
 
 # The session key of the last thing a nurse did (not the queue refreshing itself).
 LAST_ACTIVE = "nurse_last_active"
@@ -159,10 +157,6 @@ def _queue_context(request, *, now):
     }
 
 
-def _resolve_form(alert, data=None) -> ResolveForm:
-    return ResolveForm(data, prefix=f"alert{alert.pk}")
-
-
 @require_GET
 @staff_only
 def queue(request):
@@ -171,8 +165,7 @@ def queue(request):
     context = _queue_context(request, now=now)
     context["failing_channels"] = alert_queue.failing_channels(request.user)
     context["red_seen"] = alert_queue.latest_red_alert_id(request.user)
-    for row in context["rows"]:
-        row.form = _resolve_form(row.alert)
+    attach_resolve_forms(context["rows"])
     return render(request, "notifications/queue.html", context)
 
 
@@ -183,8 +176,7 @@ def queue_rows(request):
     if _idle_too_long(request):
         return _signed_out_for_idleness(request)
     context = _queue_context(request, now=timezone.now())
-    for row in context["rows"]:
-        row.form = _resolve_form(row.alert)
+    attach_resolve_forms(context["rows"])
     return render(request, "notifications/_queue_rows.html", context)
 
 
@@ -215,116 +207,6 @@ def queue_pulse(request):
         "failing_channels": alert_queue.failing_channels(request.user),
     }
     return render(request, "notifications/_queue_pulse.html", context)
-
-
-# --- one alert ------------------------------------------------------------------------------
-
-
-def _alert_page(request, alert, *, resolve_form=None, status=200):
-    rules = words.rules_for_labels()
-    now = timezone.now()
-    due_text, overdue = words.deadline_words(alert, now)
-    deliveries = list(alert.deliveries.all())
-    channel_names = {d.channel_id: d.channel.name for d in deliveries}
-    return render(
-        request,
-        "notifications/alert_detail.html",
-        {
-            "alert": alert,
-            "reasons": words.alert_reasons(alert, rules),
-            "events": [
-                (event, words.event_words(event, channel_names)) for event in alert.events.all()
-            ],
-            "deliveries": deliveries,
-            "due_text": due_text,
-            "overdue": overdue,
-            "form": resolve_form or _resolve_form(alert),
-            "now": now,
-            "age": words.duration_words(now - alert.created_at),
-            "nav": "queue",
-            "queue_url": reverse("notifications:queue"),
-            "form_list": [resolve_form] if resolve_form is not None else [],
-        },
-        status=status,
-    )
-
-
-@require_GET
-@staff_only
-def alert_detail(request, alert_id):
-    _mark_active(request)
-    alert = selectors.alert_for(request.user, alert_id)
-    return _alert_page(request, alert)
-
-
-def _row_response(request, alert, *, form=None, done_message=""):
-    """The alert's queue row, re-read after the change (htmx swaps it in place)."""
-    alert = selectors.alert_for(request.user, alert.pk)
-    rules = words.rules_for_labels()
-    row = alert_queue.queue_rows([alert], rules, timezone.now())[0]
-    row.form = form or _resolve_form(alert)
-    return render(
-        request,
-        "notifications/_queue_row_swap.html",
-        {
-            "row": row,
-            "done_message": done_message,
-            "next_url": _next_url(request, reverse("notifications:queue")),
-            "show_team": alert_queue.sees_several_teams(request.user),
-        },
-    )
-
-
-@require_POST
-@staff_only
-def alert_acknowledge(request, alert_id):
-    _mark_active(request)
-    alert = selectors.alert_for(request.user, alert_id)
-    error = ""
-    try:
-        alert_services.alert_acknowledge(alert=alert, user=request.user)
-    except ValidationError as exc:
-        error = " ".join(exc.messages)
-    if request.htmx:
-        return _row_response(
-            request,
-            alert,
-            done_message=error or f"Alert for {alert.patient.full_name} acknowledged by you.",
-        )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(request, f"Alert for {alert.patient.full_name} acknowledged.")
-    return HttpResponseRedirect(_next_url(request, reverse("notifications:alert", args=[alert.pk])))
-
-
-@require_POST
-@staff_only
-def alert_resolve(request, alert_id):
-    _mark_active(request)
-    alert = selectors.alert_for(request.user, alert_id)
-    form = _resolve_form(alert, request.POST)
-    if form.is_valid():
-        try:
-            alert_services.alert_resolve(
-                alert=alert,
-                user=request.user,
-                outcome=form.cleaned_data["outcome"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            form.add_service_errors(exc)
-    if form.errors:
-        if request.htmx:
-            return _row_response(request, alert, form=form)
-        return _alert_page(
-            request, selectors.alert_for(request.user, alert.pk), resolve_form=form, status=400
-        )
-    message = f"Alert for {alert.patient.full_name} resolved: {form.outcome_label()}."
-    if request.htmx:
-        return _row_response(request, alert, done_message=message)
-    messages.success(request, message)
-    return HttpResponseRedirect(_next_url(request, reverse("notifications:queue")))
 
 
 # --- patients -------------------------------------------------------------------------------
@@ -488,8 +370,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         error_forms.append(form)
     open_alerts, more_alerts = patient_page.unresolved_alerts_for_patient(patient)
     alert_rows = alert_queue.queue_rows(open_alerts, rules, now)
-    for row in alert_rows:
-        row.form = _resolve_form(row.alert)
+    attach_resolve_forms(alert_rows)
     adherence = {
         days: medication_selectors.adherence_for_patient(patient, days=days, now=now)
         for days in (7, 28)

@@ -41,6 +41,7 @@ from ..models import (
 )
 from .common import SWEEP_BATCH, _claim_ids, _event, _event_row, _insert_events, _iso, _now
 from .outbox import _deliveries_create
+from .outcomes import OutcomeRequest, outcome_act
 
 # Details lists (missed dose dates) keep the most recent entries only.
 DETAILS_LIST_LIMIT = 60
@@ -368,13 +369,21 @@ def alert_resolve(
     outcome: str,
     note: str,
     message_to_patient: str = "",
+    prescription_ids: Sequence[int] = (),
+    dose_mg=None,
+    ladder_step: str = "",
+    attend_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Alert:
     """Open or acknowledged -> resolved, with the outcome, a note, who and when (triage.md:
     "The nurse closes an alert with an outcome ... and a note"). The same request repeated
     answers the same; resolving a resolved alert otherwise is refused. A symptom report's
     patient is told the outcome in plain words, with the nurse's optional message
-    (checkins.md, "Telling the patient"); the note stays internal."""
+    (checkins.md, "Telling the patient"); the note stays internal.
+
+    Outcomes that act (services/outcomes.py): "treatment_held" holds `prescription_ids`,
+    "dose_reduced" moves one prescription down its ladder to `dose_mg`, with the note as the
+    reason, in this transaction; "same_day_assessment" keeps `attend_at`."""
     now = _now(now)
     note = (note or "").strip()
     errors: dict[str, list[str]] = {}
@@ -384,9 +393,13 @@ def alert_resolve(
         errors["note"] = ["Say what was done (a short note)."]
     elif len(note) > 4000:
         errors["note"] = ["Keep the note under 4000 characters."]
+    if len((message_to_patient or "").strip()) > 500:
+        errors["message_to_patient"] = ["Keep the message to the patient under 500 characters."]
     if errors:
         raise ValidationError(errors)
-    current = Alert.objects.select_for_update().get(pk=alert.pk)
+    current = (
+        Alert.objects.select_for_update(of=("self",)).select_related("patient").get(pk=alert.pk)
+    )
     if current.status == AlertStatus.RESOLVED:
         if (
             current.outcome == outcome
@@ -396,8 +409,22 @@ def alert_resolve(
             alert.refresh_from_db()
             return alert
         raise ValidationError({"non_field_errors": ["This alert is already resolved."]})
+    done = outcome_act(
+        alert=current,
+        outcome=outcome,
+        note=note,
+        request=OutcomeRequest(
+            prescription_ids=list(prescription_ids or ()),
+            dose_mg=dose_mg,
+            ladder_step=ladder_step or "",
+            attend_at=attend_at,
+        ),
+        user=user,
+        now=now,
+    )
     updates = {
         "status": AlertStatus.RESOLVED,
+        "attend_at": done.attend_at,
         "resolved_at": now,
         "resolved_by": user,
         "outcome": outcome,
@@ -409,12 +436,20 @@ def alert_resolve(
     updated = Alert.objects.filter(pk=alert.pk, status=current.status).update(**updates)
     if updated != 1:  # cannot happen under the row lock; refuse rather than overwrite
         raise ValidationError({"non_field_errors": ["This alert changed meanwhile; try again."]})
-    _event(alert.pk, AlertEventKind.RESOLVED, now, actor=user, outcome=outcome, was=current.status)
+    _event(
+        alert.pk,
+        AlertEventKind.RESOLVED,
+        now,
+        actor=user,
+        outcome=outcome,
+        was=current.status,
+        **done.event,
+    )
     if current.symptom_report_id:
         symptom_services.symptom_reports_mark_closed(
             report_ids=[current.symptom_report_id],
             at=now,
-            outcome_text=rules.patient_outcome_words(outcome),
+            outcome_text=done.patient_words or rules.patient_outcome_words(outcome),
             message_to_patient=message_to_patient,
         )
     alert.refresh_from_db()
