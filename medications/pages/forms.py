@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 
@@ -23,7 +25,30 @@ def new_idempotency_key() -> str:
 
 
 class DoseTakenForm(forms.Form):
+    """ "Taken": now (the one-tap button) or, "when did you take it?", a day and a time
+    (adherence.md "When it was taken"; the service checks the time lies between 2 hours
+    before the dose was due and now)."""
+
     idempotency_key = forms.CharField(required=False, max_length=128, widget=forms.HiddenInput)
+    taken_day = forms.DateField(
+        required=False,
+        label="Day",
+        error_messages={"invalid": "Choose the day you took it."},
+    )
+    taken_time = forms.TimeField(
+        required=False,
+        label="Time",
+        input_formats=["%H:%M", "%H:%M:%S", "%H.%M"],
+        error_messages={"invalid": "Enter the time like 08:30."},
+    )
+
+    def taken_at(self, *, zone: ZoneInfo, today: date) -> datetime | None:
+        """The moment given, in the patient's zone; None for "now"."""
+        moment = self.cleaned_data.get("taken_time")
+        if moment is None:
+            return None
+        day = self.cleaned_data.get("taken_day") or today
+        return datetime.combine(day, moment, tzinfo=zone)
 
 
 class DoseNotTakenForm(AccessibleForm):

@@ -20,7 +20,7 @@ from ..models import (
     Prescription,
     SkipReason,
 )
-from .today import patient_doses
+from .today import DoseCard, patient_doses
 from .treatment import current_regimen
 from .words import DUE, STATE_LABELS, UPCOMING, _sentence_case, day_phrase, local_day_start, mg
 
@@ -182,10 +182,15 @@ class DoseLine:
     drug: Drug
     due_local: datetime
     detail: str
+    card: DoseCard | None = None  # the patient may still log it (due in the last 72 hours)
 
     @property
     def amount(self) -> str:
         return mg(self.dose.dose_mg)
+
+    @property
+    def to_record(self) -> bool:
+        return self.state in (DUE, DoseState.MISSED)
 
 
 @dataclass
@@ -218,6 +223,7 @@ def recent_doses(user, patient: Patient, now: datetime, days: int = 7) -> list[D
             detail = f"at {dose.taken_at.astimezone(zone):%H:%M}"
         elif state == DoseState.SKIPPED and dose.skip_reason in SkipReason.values:
             detail = SkipReason(dose.skip_reason).label
+        card = DoseCard(dose=dose, now=now, zone=zone, today=today)
         group.lines.append(
             DoseLine(
                 dose=dose,
@@ -226,6 +232,7 @@ def recent_doses(user, patient: Patient, now: datetime, days: int = 7) -> list[D
                 drug=dose.prescription.drug,
                 due_local=local,
                 detail=detail,
+                card=card if card.patient_may_log and state != DoseState.HELD else None,
             )
         )
     return sorted(grouped.values(), key=lambda g: g.day, reverse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from patients.models import Patient
@@ -19,7 +19,14 @@ from ..models import (
     InfusionAppointment,
     SkipReason,
 )
-from .words import STATE_LABELS, day_phrase, local_day_start, mg, time_phrase
+from .words import (
+    STATE_LABELS,
+    _sentence_case,
+    day_phrase,
+    local_day_start,
+    mg,
+    time_phrase,
+)
 
 
 @dataclass
@@ -77,6 +84,52 @@ class DoseCard:
     @property
     def can_log_from_text(self) -> str:
         return time_phrase(self.dose.due_at - services.EARLY_LOGGING, self.zone, self.today)
+
+    @property
+    def patient_may_log(self) -> bool:
+        """adherence.md: a patient logs their own doses due in the last 72 hours."""
+        return self.can_log and self.dose.due_at >= self.now - services.PATIENT_LOGGING_PERIOD
+
+    @property
+    def earliest_taken_text(self) -> str:
+        """ "When did you take it?" accepts a time from 2 hours before the due time."""
+        return time_phrase(self.dose.due_at - services.EARLY_LOGGING, self.zone, self.today)
+
+    @property
+    def taken_days(self) -> list[tuple[str, str]]:
+        """The days a "when did you take it?" time may fall on, today first."""
+        first = (self.dose.due_at - services.EARLY_LOGGING).astimezone(self.zone).date()
+        days, day = [], self.today
+        while day >= first and len(days) < 5:
+            days.append((day.isoformat(), _sentence_case(day_phrase(day, self.today))))
+            day -= timedelta(days=1)
+        return days
+
+    @property
+    def default_taken_day(self) -> str:
+        return min(self.due_local.date(), self.today).isoformat()
+
+    @property
+    def default_taken_time(self) -> str:
+        moment = min(self.dose.due_at, self.now).astimezone(self.zone)
+        return f"{moment:%H:%M}"
+
+    @property
+    def window_open(self) -> bool:
+        return self.now < self.dose.late_until
+
+    @property
+    def forgot_rule(self) -> str:
+        """adherence.md "I forgot": that drug's rule at this moment."""
+        if self.window_open:
+            return (
+                f"If you forgot, you can still take it until {self.window_text}. "
+                "If it is later than that, skip this dose."
+            )
+        return (
+            "It is too late to take this dose now: skip it and take the next one at the "
+            "usual time. Never take two doses together."
+        )
 
     @property
     def taken_text(self) -> str:

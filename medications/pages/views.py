@@ -127,7 +127,9 @@ def _logged_message(card: today_page.DoseCard) -> str:
         )
     if card.state == "taken":
         return f"{what}: recorded as taken at {card.taken_text}."
-    message = f"{what}: recorded as not taken ({card.reason_label.lower()})."
+    message = f"{what}: recorded as not taken. Reason: {card.reason_label}."
+    if card.dose.skip_reason == SkipReason.FORGOT:
+        message += " " + card.forgot_rule
     if card.ran_out:
         message += (
             " We have told your team that you have run out of tablets; they will contact "
@@ -138,19 +140,29 @@ def _logged_message(card: today_page.DoseCard) -> str:
     return message
 
 
+def _back_to(request, dose_id: int) -> str:
+    # A dose logged from History goes back there; anything else to its card on Today.
+    if request.POST.get("back") == "history":
+        return f"{reverse('medications:history')}#dose-{dose_id}"
+    return _back_to_today(dose_id)
+
+
 @patient_required
 @require_POST
 def dose_taken(request, dose_id: int):
     dose = selectors.dose_for(request.user, dose_id)  # another patient's dose: 404
     form = DoseTakenForm(request.POST)
-    key = form.cleaned_data.get("idempotency_key") if form.is_valid() else None
     now = timezone.now()
+    if not form.is_valid():
+        return _log_failed(request, dose.pk, ValidationError(list(form.errors.values())[0]))
+    zone = request.patient.zone
     try:
         services.dose_log(
             dose=dose,
             action=DoseAction.TAKEN,
+            at=form.taken_at(zone=zone, today=now.astimezone(zone).date()),
             recorded_by=request.user,
-            idempotency_key=key or None,
+            idempotency_key=form.cleaned_data.get("idempotency_key") or None,
             now=now,
         )
     except ValidationError as exc:
@@ -160,7 +172,7 @@ def dose_taken(request, dose_id: int):
     if _is_htmx(request):
         return _card_response(request, card, status_message=message)
     messages.success(request, message)
-    return redirect(_back_to_today(dose.pk))
+    return redirect(_back_to(request, dose.pk))
 
 
 def _log_failed(request, dose_id: int, error: ValidationError):
@@ -168,7 +180,7 @@ def _log_failed(request, dose_id: int, error: ValidationError):
     if _is_htmx(request):
         return _card_response(request, card, error=_first_message(error))
     messages.error(request, _first_message(error))
-    return redirect(_back_to_today(dose_id))
+    return redirect(_back_to(request, dose_id))
 
 
 @patient_required
@@ -197,7 +209,8 @@ def dose_not_taken(request, dose_id: int):
     else:
         form = DoseNotTakenForm(initial={"idempotency_key": new_idempotency_key()})
     form.link_errors()
-    context = {"card": card, "form": form, "nav": "today"}
+    back = "history" if request.GET.get("back", request.POST.get("back")) == "history" else ""
+    context = {"card": card, "form": form, "nav": "history" if back else "today", "back": back}
     if _is_htmx(request):
         return _card_response(request, card, form=form)
     return render(request, "medications/dose_not_taken.html", context)
@@ -218,7 +231,7 @@ def _skip_saved(request, dose_id: int, reason: str, now):
     if _is_htmx(request):
         return _card_response(request, card, status_message=message)
     messages.success(request, message)
-    return redirect(_back_to_today(dose_id))
+    return redirect(_back_to(request, dose_id))
 
 
 @patient_required

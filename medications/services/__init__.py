@@ -11,7 +11,7 @@ here: `from medications.services import dose_log`.
 """
 
 from .common import CLOCK_SKEW
-from .doses import EARLY_LOGGING, REPLAY_WINDOW, DoseLogResult, dose_log
+from .doses import EARLY_LOGGING, PATIENT_LOGGING_PERIOD, REPLAY_WINDOW, DoseLogResult, dose_log
 from .infusions import (
     APPOINTMENTS_AHEAD,
     ATEZOLIZUMAB_FIRST_MINUTES,
@@ -61,6 +61,7 @@ __all__ = [
     "GENERATION_BATCH",
     "HORIZON",
     "PrescribingChecksNotMet",
+    "PATIENT_LOGGING_PERIOD",
     "REPLAY_WINDOW",
     "bevacizumab_dose_mg",
     "dose_log",
