@@ -444,9 +444,19 @@ class SymptomReport(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     outcome_text = models.CharField(max_length=300, blank=True)
     message_to_patient = models.TextField(max_length=500, blank=True)
+    # A resend with the same Idempotency-Key (per sender) answers with this report
+    # (checkins.md, "Resends are one report").
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entered_by", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="one_report_per_idempotency_key",
+            )
+        ]
         indexes = [
             models.Index(fields=["patient", "-reported_at"]),
             models.Index(

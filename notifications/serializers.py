@@ -30,6 +30,8 @@ class AlertSerializer(serializers.ModelSerializer):
     overdue), then extras."""
 
     overdue = serializers.SerializerMethodField()
+    # checkins.md, "One open symptom episode": the ids of every report the alert holds.
+    reports = serializers.SerializerMethodField()
     # Declared so the schema allows "" (not resolved yet): a read-only field built from the
     # model drops allow_blank, and the schema then forbids the value the API really sends.
     outcome = serializers.ChoiceField(
@@ -51,6 +53,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "care_team",
             "summary",
             "occurrences",
+            "reports",
             "details",
             "updated_at",
             "acknowledged_at",
@@ -66,6 +69,12 @@ class AlertSerializer(serializers.ModelSerializer):
             "appointment",
         ]
         read_only_fields = fields
+
+    def get_reports(self, alert: Alert) -> list[int]:
+        ids = [int(pk) for pk in (alert.details or {}).get("reports") or []]
+        if alert.symptom_report_id and alert.symptom_report_id not in ids:
+            ids.insert(0, alert.symptom_report_id)
+        return ids
 
     def get_overdue(self, alert: Alert) -> bool:
         annotated = getattr(alert, "overdue", None)

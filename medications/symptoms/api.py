@@ -38,6 +38,7 @@ REPORT_ERROR = inline_serializer(
         "systolic_bp": FIELD_MESSAGES,
         "diastolic_bp": FIELD_MESSAGES,
         "notes": FIELD_MESSAGES,
+        "idempotency_key": FIELD_MESSAGES,
     },
 )
 NOT_FOUND = OpenApiResponse(
@@ -113,28 +114,54 @@ class SymptomReportViewSet(
 
     @extend_schema(
         request=SymptomReportCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Send the same key when retrying: the report is stored once.",
+            )
+        ],
         responses={
             201: OpenApiResponse(
                 SymptomReportSerializer,
                 description="Stored and graded; `triage` says what to do now.",
             ),
+            200: OpenApiResponse(
+                SymptomReportSerializer,
+                description="A resend (same Idempotency-Key, or the same items and values "
+                "within 10 minutes): the first report; nothing new is stored or raised.",
+            ),
             400: BAD_REQUEST,
             404: NOT_FOUND,
+            422: OpenApiResponse(
+                REPORT_ERROR, description="This Idempotency-Key was used for another report."
+            ),
         },
     )
     def create(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not (0 < len(key.strip()) <= services.IDEMPOTENCY_KEY_MAX_LENGTH):
+            raise ValidationError({"idempotency_key": ["Use a key of 1 to 128 characters."]})
         body = SymptomReportCreateSerializer(data=request.data, context={"request": request})
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         patient = self._patient(request.user, data.pop("patient", None))
         try:
             report = services.symptom_report_create(
-                patient=patient, data=data, entered_by=request.user
+                patient=patient, data=data, entered_by=request.user, idempotency_key=key
             )
+        except services.IdempotencyKeyReused as exc:
+            return Response(exc.message_dict, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         except DjangoValidationError as exc:
             if hasattr(exc, "error_dict"):
                 raise ValidationError(exc.message_dict) from exc
             raise ValidationError({"non_field_errors": exc.messages}) from exc
+        if report.is_resend:
+            response = Response(SymptomReportSerializer(report).data, status=status.HTTP_200_OK)
+            response["Idempotent-Replayed"] = "true"
+            return response
         return Response(SymptomReportSerializer(report).data, status=status.HTTP_201_CREATED)
 
     @staticmethod

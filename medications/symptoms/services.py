@@ -38,6 +38,14 @@ SYMPTOM_ITEM_FIELDS = ("code", "grade")
 NOTES_MAX_LENGTH = 2000  # SymptomReport.notes
 # A report time a little ahead of the server's clock is a device clock, not a typo.
 CLOCK_SKEW = timedelta(minutes=5)
+# checkins.md, "Resends are one report": the same items and values from the same patient
+# within this long are the same report sent again (a flaky connection, a double tap).
+RESEND_WINDOW = timedelta(minutes=10)
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+
+
+class IdempotencyKeyReused(ValidationError):
+    """The Idempotency-Key was used before for a different report body (API: 422)."""
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -159,18 +167,76 @@ def _announce(report: SymptomReport) -> None:
         )
 
 
+def _content(data: Mapping[str, Any]) -> tuple:
+    """What makes two reports "the same items and values" (order of items aside)."""
+    figures = _figures(data)
+    return (
+        tuple(sorted((str(item["code"]), int(item["grade"])) for item in data["symptoms"])),
+        figures["temperature_c"],
+        figures["systolic_bp"],
+        figures["diastolic_bp"],
+        (data.get("notes") or "").strip(),
+    )
+
+
+def _stored_content(report: SymptomReport) -> tuple:
+    return _content({**_stored_body(report), "notes": report.notes})
+
+
+def _earlier_same_report(
+    *,
+    patient: Patient,
+    data: Mapping[str, Any],
+    entered_by: User | None,
+    key: str | None,
+    now: datetime,
+    reported_at: datetime,
+) -> SymptomReport | None:
+    """The report this one resends, if any. Called under the patient's lock, so two copies
+    sent at once take turns and the second finds the first."""
+    if key:
+        earlier = SymptomReport.objects.filter(entered_by=entered_by, idempotency_key=key).first()
+        if earlier is not None:
+            if earlier.patient_id != patient.pk or _stored_content(earlier) != _content(data):
+                raise IdempotencyKeyReused(
+                    {
+                        "idempotency_key": [
+                            "This Idempotency-Key was already used for another report."
+                        ]
+                    }
+                )
+            return earlier
+    wanted = _content(data)
+    # Sent in the last minutes and about the same moment: history entered for past days
+    # (the admin, the demo) is never a resend of itself.
+    for earlier in SymptomReport.objects.filter(
+        patient=patient,
+        triaged_at__gte=now - RESEND_WINDOW,
+        reported_at__gte=reported_at - RESEND_WINDOW,
+        reported_at__lte=reported_at + RESEND_WINDOW,
+    ).order_by("triaged_at", "pk"):
+        if _stored_content(earlier) == wanted:
+            return earlier
+    return None
+
+
 def symptom_report_create(
     *,
     patient: Patient,
     data: Mapping[str, Any],
     entered_by: User | None,
     reported_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> SymptomReport:
     """Validate, grade and store a report, and announce it; one transaction.
 
     `data` is the report body (REPORT_FIELDS). Bad input raises ValidationError naming each
-    field, and nothing is stored.
+    field, and nothing is stored. A resend (the same `idempotency_key` from the same sender,
+    or the same items and values from the same patient within RESEND_WINDOW) stores and
+    raises nothing: the first report is returned with `is_resend` True (checkins.md). The
+    same key with a different body raises IdempotencyKeyReused.
     """
+    key = (idempotency_key or "").strip()[:IDEMPOTENCY_KEY_MAX_LENGTH] or None
     with transaction.atomic():
         ruleset = active_ruleset()
         rules = ruleset.rules
@@ -183,6 +249,18 @@ def symptom_report_create(
         if reported_at is None:
             reported_at = now
         _check_reported_at(reported_at, now)
+        earlier = _earlier_same_report(
+            patient=patient,
+            data=data,
+            entered_by=entered_by,
+            key=key,
+            now=now,
+            reported_at=reported_at,
+        )
+        if earlier is not None:
+            earlier.is_resend = True
+            logger.info("symptom report %s sent again; answered with the first", earlier.pk)
+            return earlier
         context = patient_context(patient, reported_at=reported_at, rules=rules)
         result = triage.grade_report(
             triage.report_input_from_data(data, reported_at), context, rules
@@ -194,9 +272,11 @@ def symptom_report_create(
             entered_by_staff=entered_by is not None and entered_by.pk != patient.user_id,
             symptoms=[{"code": item["code"], "grade": item["grade"]} for item in data["symptoms"]],
             notes=data.get("notes") or "",
+            idempotency_key=key,
             **_figures(data),
             **_triage_fields(result, ruleset, now),
         )
+        report.is_resend = False
         _announce(report)
     logger.info(
         "symptom report %s for patient %s graded %s (rules v%s)",

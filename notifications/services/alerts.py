@@ -47,10 +47,16 @@ from .outcomes import OutcomeRequest, outcome_act
 DETAILS_LIST_LIMIT = 60
 MISSED_DOSE_KEY = "missed_dose:prescription:{}"
 MISSED_INFUSION_KEY = "missed_infusion:appointment:{}"
+# Before episodes, one alert per report; old alerts keep these keys.
 SYMPTOM_KEY = "symptom_report:{}"
+# checkins.md, "One open symptom episode per patient": red and amber reports join the
+# patient's open, unacknowledged symptom alert; the key is cleared when it is acknowledged
+# (new information needs fresh eyes) or resolved.
+SYMPTOM_EPISODE_KEY = "symptom_episode:patient:{}"
 SUPPLY_KEY = "supply:dose_log:{}"
 # Keys cleared on resolve: the next miss may open a new alert. The others are kept forever.
-KEYS_CLEARED_ON_RESOLVE = ("missed_dose:", "missed_infusion:")
+KEYS_CLEARED_ON_RESOLVE = ("missed_dose:", "missed_infusion:", "symptom_episode:")
+KEYS_CLEARED_ON_ACKNOWLEDGE = ("symptom_episode:",)
 
 
 @dataclass
@@ -342,6 +348,26 @@ def alert_raise(
         return _alerts_raise([spec], now=_now(now))[0]
 
 
+def episode_report_ids(alert: Alert) -> list[int]:
+    """The symptom reports of an alert: every report of its episode (details["reports"]),
+    or its one report for an alert raised before episodes."""
+    ids = [int(pk) for pk in (alert.details or {}).get("reports") or []]
+    if alert.symptom_report_id and alert.symptom_report_id not in ids:
+        ids.insert(0, alert.symptom_report_id)
+    return ids
+
+
+def _symptom_episode_acknowledged(alert_id: int, now: datetime) -> None:
+    """An acknowledged episode takes no more reports (its key is freed, so the next red or
+    amber report opens a new alert), and each of its reports is now "seen" by the team."""
+    Alert.objects.filter(pk=alert_id, dedup_key__startswith=KEYS_CLEARED_ON_ACKNOWLEDGE[0]).update(
+        dedup_key=None
+    )
+    alert = Alert.objects.only("pk", "details", "symptom_report_id").get(pk=alert_id)
+    if alert.symptom_report_id:
+        symptom_services.symptom_reports_mark_seen(report_ids=episode_report_ids(alert), at=now)
+
+
 @transaction.atomic
 def alert_acknowledge(*, alert: Alert, user, now: datetime | None = None) -> Alert:
     """Open -> acknowledged, with who and when. Acknowledging twice changes nothing."""
@@ -351,8 +377,7 @@ def alert_acknowledge(*, alert: Alert, user, now: datetime | None = None) -> Ale
     )
     if updated:
         _event(alert.pk, AlertEventKind.ACKNOWLEDGED, now, actor=user)
-        if alert.symptom_report_id:
-            symptom_services.symptom_reports_mark_seen(report_ids=[alert.symptom_report_id], at=now)
+        _symptom_episode_acknowledged(alert.pk, now)
     else:
         status = Alert.objects.values_list("status", flat=True).get(pk=alert.pk)
         if status == AlertStatus.RESOLVED:
@@ -447,7 +472,7 @@ def alert_resolve(
     )
     if current.symptom_report_id:
         symptom_services.symptom_reports_mark_closed(
-            report_ids=[current.symptom_report_id],
+            report_ids=episode_report_ids(current),
             at=now,
             outcome_text=done.patient_words or rules.patient_outcome_words(outcome),
             message_to_patient=message_to_patient,

@@ -43,9 +43,11 @@ from .alerts import (
     MISSED_DOSE_KEY,
     MISSED_INFUSION_KEY,
     SUPPLY_KEY,
-    SYMPTOM_KEY,
+    SYMPTOM_EPISODE_KEY,
     AlertSpec,
     _alerts_raise,
+    _merge_reasons,
+    episode_report_ids,
 )
 from .common import SWEEP_BATCH, _claim_ids, _event, _iso, _now
 
@@ -59,44 +61,75 @@ SUPPLY_LOOKBACK = timedelta(days=3)
 AUTO_RESOLVE_NOTE = "Closed automatically: the next dose was taken on time."
 
 
-def _symptom_spec(report: SymptomReport, care_team_id: int) -> AlertSpec:
-    level = report.triage_level
+def _symptom_spec(reports: list[SymptomReport], care_team_id: int) -> AlertSpec:
+    """One patient's red and amber reports as one episode (checkins.md, "One open symptom
+    episode per patient"): the higher level, every reason, one occurrence per report."""
+    first = reports[0]
+    level = (
+        AlertLevel.RED
+        if any(r.triage_level == AlertLevel.RED for r in reports)
+        else (AlertLevel.AMBER)
+    )
+    reasons: list[dict] = []
+    for report in reports:
+        reasons = _merge_reasons(reasons, list(report.triage_reasons or []))
+    last = reports[-1]
     return AlertSpec(
-        dedup_key=SYMPTOM_KEY.format(report.pk),
-        patient_id=report.patient_id,
+        dedup_key=SYMPTOM_EPISODE_KEY.format(first.patient_id),
+        patient_id=first.patient_id,
         care_team_id=care_team_id,
         kind=AlertKind.SYMPTOM,
         level=level,
-        reasons=list(report.triage_reasons or []),
+        reasons=reasons,
         summary=f"{level.capitalize()} symptom report",
         details={
-            "reported_at": _iso(report.reported_at),
-            "ruleset_version": report.ruleset_version,
-            "entered_by_staff": report.entered_by_staff,
+            "reports": [report.pk for report in reports],
+            "last_reported_at": _iso(last.reported_at),
+            "ruleset_version": last.ruleset_version,
+            "entered_by_staff": last.entered_by_staff,
         },
-        repeat_adds_occurrences=False,
-        symptom_report_id=report.pk,
+        occurrences=len(reports),
+        symptom_report_id=first.pk,
     )
 
 
 def _needs_alert(report: SymptomReport) -> bool:
-    # triage.md: red and amber reports raise one alert each; green raise none.
+    # triage.md: red and amber reports raise an alert; green raise none.
     return report.triage_level in (AlertLevel.RED, AlertLevel.AMBER)
+
+
+def _alert_of_report(report: SymptomReport) -> Alert | None:
+    for alert in Alert.objects.filter(
+        patient_id=report.patient_id, kind=AlertKind.SYMPTOM
+    ).order_by("-pk")[:50]:
+        if report.pk in episode_report_ids(alert):
+            return alert
+    return None
 
 
 @transaction.atomic
 def symptom_report_alert_raise(*, report: SymptomReport, now: datetime | None = None):
-    """The alert for a red or amber report (one per report, however often it is triaged),
-    and report.alert_raised_at set in the same transaction. Green: nothing. Returns the
-    alert or None."""
+    """A red or amber report joins its patient's open, unacknowledged symptom alert, or
+    opens one (checkins.md): level the higher of the two, reasons and the report added,
+    occurrences counted, the team notified again only when the level rises. One report
+    counts once however often it is raised (report.alert_raised_at, read under the report's
+    row lock). Green: nothing. Returns the alert or None."""
     if not _needs_alert(report):
         return None
     now = _now(now)
     # The report's row lock first, then the alert: the same order as the sweep (which locks
     # the reports it raises), so the two never wait for each other in a circle.
-    SymptomReport.objects.select_for_update().filter(pk=report.pk).values_list("pk").first()
+    raised_at = (
+        SymptomReport.objects.select_for_update()
+        .filter(pk=report.pk)
+        .values_list("alert_raised_at", flat=True)
+        .first()
+    )
+    if raised_at is not None:
+        report.alert_raised_at = raised_at
+        return _alert_of_report(report)
     care_team_id = Patient.objects.values_list("care_team_id", flat=True).get(pk=report.patient_id)
-    result = _alerts_raise([_symptom_spec(report, care_team_id)], now=now)[0]
+    result = _alerts_raise([_symptom_spec([report], care_team_id)], now=now)[0]
     SymptomReport.objects.filter(pk=report.pk, alert_raised_at__isnull=True).update(
         alert_raised_at=now
     )
@@ -133,8 +166,15 @@ def unraised_symptom_alerts_sweep(*, now: datetime | None = None, limit: int = 1
             return {"reports": 0, "alerts_raised": 0, "failed": 0}
         try:
             with transaction.atomic():
+                by_patient: dict[int, list[SymptomReport]] = defaultdict(list)
+                for report in reports:
+                    by_patient[report.patient_id].append(report)
                 results = _alerts_raise(
-                    [_symptom_spec(r, r.patient.care_team_id) for r in reports], now=now
+                    [
+                        _symptom_spec(group, group[0].patient.care_team_id)
+                        for group in by_patient.values()
+                    ],
+                    now=now,
                 )
                 SymptomReport.objects.filter(
                     pk__in=[r.pk for r in reports], alert_raised_at__isnull=True

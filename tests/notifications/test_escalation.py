@@ -102,13 +102,11 @@ def test_a_raised_level_escalates_again(patient, on_call):
     channel, hook = on_call
     alert = raise_at(patient, "amber", T0)
     assert sweep_at(T0 + timedelta(hours=4, minutes=1))[0] == {"escalated": 1}
-    # Re-triaged red while still unacknowledged: the deadline never moves later (it stays
-    # the amber one, already passed), and the red alert escalates again at the next sweep.
+    # A red report joins the episode while still unacknowledged: the deadline never moves
+    # later (it stays the amber one, already passed), and the red alert escalates again at
+    # the next sweep.
     later = T0 + timedelta(hours=5)
-    report = alert.symptom_report
-    report.triage_level = "red"
-    with time_machine.travel(later, tick=False):
-        services.symptom_report_alert_raise(report=report)
+    assert raise_at(patient, "red", later) == alert
     alert.refresh_from_db()
     assert alert.level == AlertLevel.RED and alert.escalated_at is None
     assert alert.due_by == T0 + timedelta(hours=4)

@@ -32,7 +32,7 @@ def test_a_red_report_raises_one_red_alert_with_its_reasons(patient):
     (alert,) = Alert.objects.all()
     assert alert.kind == AlertKind.SYMPTOM and alert.level == AlertLevel.RED
     assert alert.symptom_report_id == report.pk
-    assert alert.dedup_key == f"symptom_report:{report.pk}"
+    assert alert.dedup_key == f"symptom_episode:patient:{patient.pk}"
     assert alert.reasons == report.triage_reasons
     assert alert.care_team_id == patient.care_team_id
     # Red: acknowledge within 30 minutes.
@@ -72,22 +72,20 @@ def test_triage_running_again_never_makes_a_second_alert(patient):
     assert [e.kind for e in alert.events.all()] == [AlertEventKind.CREATED]
 
 
-def test_a_higher_grade_on_a_second_triage_raises_the_level_and_reopens(patient, nurse):
-    report = triaged_report(patient, level="amber")
-    alert = Alert.objects.get()
-    services.alert_acknowledge(alert=alert, user=nurse)
+def test_after_acknowledgement_the_next_report_opens_a_new_alert(patient, nurse):
+    triaged_report(patient, level="amber")
+    first = Alert.objects.get()
+    services.alert_acknowledge(alert=first, user=nurse)
 
-    SymptomReport.objects.filter(pk=report.pk).update(triage_level="red")
-    report.refresh_from_db()
-    services.symptom_report_alert_raise(report=report)
+    later = triaged_report(patient, level="red", symptoms=[{"code": "chest_pain", "grade": 1}])
 
-    alert.refresh_from_db()
-    assert alert.level == AlertLevel.RED
-    # An acknowledgement at amber does not cover red: back in the queue, 30-minute clock.
-    assert alert.status == AlertStatus.OPEN and alert.acknowledged_at is None
-    assert alert.due_by <= timezone.now() + timedelta(minutes=30)
-    assert alert.events.last().kind == AlertEventKind.LEVEL_RAISED
-    assert alert.events.last().data["reopened"] is True
+    first.refresh_from_db()
+    assert first.level == AlertLevel.AMBER and first.status == AlertStatus.ACKNOWLEDGED
+    second = Alert.objects.exclude(pk=first.pk).get()
+    # New information needs fresh eyes: a new alert, red, on the 30-minute clock.
+    assert second.level == AlertLevel.RED and second.status == AlertStatus.OPEN
+    assert second.symptom_report_id == later.pk and second.occurrences == 1
+    assert second.due_by <= timezone.now() + timedelta(minutes=30)
 
 
 def test_a_level_never_falls(patient):
@@ -129,10 +127,10 @@ def test_the_sweep_raises_one_bad_report_at_a_time_and_the_others_still_go(patie
     bad = triaged_report(patient, level="red", send=False)
     real = sources._symptom_spec
 
-    def spec(report, care_team_id):
-        if report.pk == bad.pk:
+    def spec(reports, care_team_id):
+        if any(report.pk == bad.pk for report in reports):
             raise ValueError("corrupt row")
-        return real(report, care_team_id)
+        return real(reports, care_team_id)
 
     monkeypatch.setattr(sources, "_symptom_spec", spec)
     summary = services.unraised_symptom_alerts_sweep()
@@ -170,11 +168,9 @@ def test_the_alert_and_its_outbox_rows_commit_together_and_delivery_is_enqueued(
 def test_a_level_rise_is_sent_again_to_channels_told_at_the_lower_level(patient, receiver):
     hook = receiver()
     webhook_channel(patient.care_team, hook.url)
-    report = triaged_report(patient, level="amber")
+    triaged_report(patient, level="amber")
     services.deliveries_sweep()
-    SymptomReport.objects.filter(pk=report.pk).update(triage_level="red")
-    report.refresh_from_db()
-    services.symptom_report_alert_raise(report=report)
+    triaged_report(patient, level="red")  # joins the open alert, and raises its level
     services.deliveries_sweep()
     services.deliveries_sweep()  # nothing more to send
     assert [r.json["level"] for r in hook.received] == ["amber", "red"]
