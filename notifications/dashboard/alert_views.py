@@ -4,6 +4,8 @@ holds or reduces treatment in the same transaction (notifications.services.outco
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -12,9 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from medications.symptoms import selectors as symptom_selectors
+
 from .. import selectors
 from .. import services as alert_services
-from . import alert_queue, words
+from . import alert_context, alert_queue, charts, words
 from .resolve import resolve_form as _resolve_form
 from .views import _mark_active, _next_url, staff_only
 
@@ -25,11 +29,33 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
     due_text, overdue = words.deadline_words(alert, now)
     deliveries = list(alert.deliveries.all())
     channel_names = {d.channel_id: d.channel.name for d in deliveries}
+    patient = alert.patient
+    since = now - timedelta(days=alert_context.VITALS_DAYS)
+    history = symptom_selectors.symptom_history(patient, since)
+    axis = charts.TimeAxis(since=since, until=now, zone=patient.zone)
     return render(
         request,
         "notifications/alert_detail.html",
         {
             "alert": alert,
+            "phones": alert_context.phones_of(patient),
+            "treatments": alert_context.treatments_now(patient, now),
+            "doses": alert_context.recent_doses(patient, now),
+            "report": alert_context.report_view(alert.symptom_report, rules),
+            "vitals": [
+                r
+                for r in reversed(history.reports)
+                if r.temperature_c is not None
+                or (r.systolic_bp is not None and r.diastolic_bp is not None)
+            ],
+            "temperature_chart": charts.temperature_chart(
+                chart_id="alert-temperature", readings=history.temperature, axis=axis
+            ),
+            "bp_chart": charts.blood_pressure_chart(
+                chart_id="alert-bp", readings=history.blood_pressure, axis=axis
+            ),
+            "previous_alerts": alert_context.previous_alerts(alert, now),
+            "zone": patient.zone,
             "reasons": words.alert_reasons(alert, rules),
             "events": [
                 (event, words.event_words(event, channel_names)) for event in alert.events.all()

@@ -37,7 +37,7 @@ from patients import roles
 from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
-from . import alert_queue, charts, patient_page, timeline, words
+from . import alert_context, alert_queue, charts, patient_page, timeline, words
 from .forms import (
     ChangeDoseForm,
     HoldForm,
@@ -381,6 +381,8 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "today": now.astimezone(zone).date(),
         "age": patient.age_on(now.astimezone(zone).date()),
         "line": patient_page.treatment_line(patient, prescriptions, courses, drug_names),
+        "treatments": alert_context.treatments_now(patient, now),
+        "phones": alert_context.phones_of(patient),
         "panels": panels,
         "appointments": appointments,
         "alert_rows": alert_rows,

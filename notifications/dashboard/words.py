@@ -219,6 +219,13 @@ def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
             parts.append(AlertOutcome(outcome).label)
         if data.get("automatic"):
             parts.append("closed automatically")
+        if data.get("held"):
+            count = len(data["held"])
+            parts.append(f"{count} prescription{'s' if count != 1 else ''} put on hold")
+        if data.get("to_mg"):
+            parts.append(f"dose changed from {data.get('from_mg')} mg to {data['to_mg']} mg")
+        if data.get("attend_at"):
+            parts.append("asked to attend (time kept on the alert)")
     elif kind == AlertEventKind.ESCALATED:
         parts.append("Sent to the on-call channel")
     elif kind in (AlertEventKind.DELIVERED, AlertEventKind.DELIVERY_FAILED):
