@@ -134,8 +134,9 @@ def document_error_answers(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]):
     adds the error answers the service's shared layers give to every operation that does
     not document them itself, so clients (and the schemathesis run) see the whole truth:
-    401/403 where sign-in is needed, 404 for ids in the path and list pages, 400 for bodies
-    and query parameters, 413 for bodies, 429 everywhere (throttling)."""
+    401/403 where sign-in is needed, 404 for ids in the path and list pages, 400 everywhere
+    (bad bodies and parameters; control characters anywhere), 413 for bodies, 429 everywhere
+    (throttling)."""
     result.setdefault("components", {}).setdefault("schemas", {})["ErrorAnswer"] = _ERROR_SCHEMA
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
@@ -151,8 +152,9 @@ def document_error_answers(result, generator, request, public):
                 p.get("in") == "query" and p.get("name") == "page" for p in parameters
             ):
                 codes.append("404")
-            if "requestBody" in operation or any(p.get("in") == "query" for p in parameters):
-                codes.append("400")
+            # Any part of the request: a control character in the path, query or body is
+            # refused with a 400 naming it (core/input_guard.py).
+            codes.append("400")
             if "requestBody" in operation:
                 codes.append("413")
             for code in codes:

@@ -61,3 +61,24 @@ class NoStoreMiddleware:
         if (signed_in or request.path.startswith("/api/")) and "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         return response
+
+
+class ControlCharacterGuardMiddleware:
+    """Refuses NUL and other control characters in the path, query string, form and JSON
+    bodies with a 400 naming the field, before any view or query runs (core/input_guard.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+
+        from .input_guard import bad_field, refusal
+
+        try:
+            field = bad_field(request)
+        except (RequestDataTooBig, TooManyFieldsSent):
+            field = None  # the size guards and handlers answer these
+        if field is not None:
+            return refusal(request, field)
+        return self.get_response(request)

@@ -100,6 +100,9 @@ MIDDLEWARE = [
     "core.middleware.NoStoreMiddleware",
     # API bodies: too large -> JSON 413, not JSON -> JSON 400, before any view (tracker/api.py).
     "core.middleware.JSONBodyGuardMiddleware",
+    # NUL and other control characters in path, query, form or JSON -> 400 naming the field
+    # (core/input_guard.py): PostgreSQL cannot store NUL.
+    "core.middleware.ControlCharacterGuardMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
