@@ -109,12 +109,15 @@ class SymptomReportForm(AccessibleForm):
         help_text="For example 85.",
         error_messages={"invalid": "Enter the bottom number as a whole number, for example 85."},
     )
+    # triage.md: notes up to 2,000 characters; the form shows the count and stops there
+    # (maxlength, and patient.js counts down), so a long note can never sink a red report.
     notes = forms.CharField(
         label="Anything else you want to tell the team (optional)",
         required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        error_messages={"max_length": "Keep this under 2000 characters."},
+        help_text="Up to 2,000 characters.",
+        widget=forms.Textarea(attrs={"rows": 4, "data-countdown": ""}),
+        error_messages={"max_length": "Keep this to 2,000 characters or fewer."},
     )
 
     def __init__(self, *args, choices: Sequence[Mapping[str, Any]], **kwargs):

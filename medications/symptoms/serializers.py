@@ -7,6 +7,7 @@ temperature sent as text, is an error rather than something quietly converted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -16,6 +17,7 @@ from core.api import StrictFieldsMixin
 
 from ..models import SymptomReport, TriageLevel
 from .rules import DEFAULT_RULES
+from .triage import FIGURES
 
 # The schema documents the product default rule set; a Trust's active version may differ
 # (GET /api/v1/symptom-reports/ shows what was graded with which version).
@@ -128,8 +130,13 @@ class SymptomReportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         help_text="Staff: the patient's id (required). A patient leaves it out (or gives "
         "their own id).",
     )
+    # Published as required (every client should send it); triage.md also accepts a report
+    # with only a measurement ("a temperature alone is a report"), see to_internal_value.
     symptoms = _SymptomsField(
-        error_messages={"required": "Symptoms are required (send an empty list if none)."}
+        error_messages={
+            "required": "Symptoms are required (send an empty list if none), unless a "
+            "measurement is given."
+        }
     )
     temperature_c = _TemperatureField(required=False, allow_null=True)
     systolic_bp = _SystolicField(required=False, allow_null=True)
@@ -141,6 +148,12 @@ class SymptomReportCreateSerializer(StrictFieldsMixin, serializers.Serializer):
             raise serializers.ValidationError(
                 {"non_field_errors": ["The report contains characters that are not valid text."]}
             )
+        if (
+            isinstance(data, Mapping)
+            and "symptoms" not in data
+            and any(data.get(figure) is not None for figure in FIGURES)
+        ):
+            data = {**data, "symptoms": []}
         return super().to_internal_value(data)
 
 

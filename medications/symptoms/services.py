@@ -270,7 +270,10 @@ def symptom_report_create(
             reported_at=reported_at,
             entered_by=entered_by,
             entered_by_staff=entered_by is not None and entered_by.pk != patient.user_id,
-            symptoms=[{"code": item["code"], "grade": item["grade"]} for item in data["symptoms"]],
+            symptoms=[
+                {"code": item["code"], "grade": item["grade"]}
+                for item in data.get("symptoms") or []
+            ],
             notes=data.get("notes") or "",
             idempotency_key=key,
             **_figures(data),

@@ -187,7 +187,10 @@ def validate_report(data: Mapping[str, Any], rules: Rules) -> dict[str, list[str
     if not isinstance(data, Mapping):
         return {"non_field_errors": ["The report must be an object."]}
     errors: dict[str, list[str]] = {}
-    symptom_messages = _symptoms_errors(data.get("symptoms", _MISSING), rules)
+    symptoms = data.get("symptoms", _MISSING)
+    if symptoms is _MISSING and any(data.get(figure) is not None for figure in FIGURES):
+        symptoms = []  # triage.md: a measurement alone (a temperature) is a report
+    symptom_messages = _symptoms_errors(symptoms, rules)
     if symptom_messages:
         errors["symptoms"] = symptom_messages
     for field, messages in _figures_errors(data, rules).items():
@@ -200,7 +203,10 @@ def validate_report(data: Mapping[str, Any], rules: Rules) -> dict[str, list[str
 
 def _symptoms_errors(symptoms: Any, rules: Rules) -> list[str]:
     if symptoms is _MISSING:
-        return ["Symptoms are required (send an empty list if there are none)."]
+        return [
+            "Symptoms are required (send an empty list if there are none), unless a "
+            "measurement is given."
+        ]
     if not isinstance(symptoms, list | tuple):
         return ["Symptoms must be a list."]
     messages: list[str] = []
@@ -300,7 +306,8 @@ def report_input_from_data(data: Mapping[str, Any], reported_at: datetime) -> Re
     """Build a ReportInput from a body that validate_report accepted."""
     return ReportInput(
         symptoms=tuple(
-            SymptomItem(code=item["code"], grade=item["grade"]) for item in data["symptoms"]
+            SymptomItem(code=item["code"], grade=item["grade"])
+            for item in data.get("symptoms") or ()
         ),
         reported_at=reported_at,
         temperature_c=data.get("temperature_c"),

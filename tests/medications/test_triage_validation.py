@@ -97,8 +97,13 @@ def body(**fields: object) -> dict:
         (body(symptoms={"code": "nausea", "grade": 1}), {"symptoms": ["Symptoms must be a list."]}),
         (body(symptoms=None), {"symptoms": ["Symptoms must be a list."]}),
         (
-            {"temperature_c": 37.0},
-            {"symptoms": ["Symptoms are required (send an empty list if there are none)."]},
+            {"notes": "feeling off"},
+            {
+                "symptoms": [
+                    "Symptoms are required (send an empty list if there are none), unless a "
+                    "measurement is given."
+                ]
+            },
         ),
         (
             body(

@@ -36,6 +36,27 @@
     }, 8000);
   }, true);
 
+  // A text box with a limit counts down (triage.md: notes up to 2,000 characters; the box
+  // stops there, so a long note never sinks a report). Announced only near the end.
+  document.querySelectorAll("textarea[maxlength][data-countdown]").forEach(function (area) {
+    var max = parseInt(area.getAttribute("maxlength"), 10);
+    var out = document.createElement("p");
+    out.className = "hint countdown";
+    out.id = area.id + "-count";
+    area.insertAdjacentElement("afterend", out);
+    function update() {
+      var left = max - area.value.length;
+      out.textContent = left + (left === 1 ? " character" : " characters") + " left";
+      if (left <= 100) {
+        out.setAttribute("aria-live", "polite");
+      } else {
+        out.removeAttribute("aria-live");
+      }
+    }
+    area.addEventListener("input", update);
+    update();
+  });
+
   // Error summary: put focus on it so the problems are read out first.
   var summary = document.querySelector(".error-summary[tabindex]");
   if (summary) {
