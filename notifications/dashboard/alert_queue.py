@@ -22,7 +22,7 @@ from ..models import (
     AlertStatus,
     Channel,
 )
-from .words import ReasonLine, alert_reasons, deadline_words, duration_words
+from .words import ReasonLine, alert_reasons, deadline_words, duration_words, late_log_lines
 
 QUEUE_PAGE_SIZE = 25
 # How many newly raised red alerts the banner names; more are counted.
@@ -151,6 +151,10 @@ class QueueRow:
     @property
     def level_label(self) -> str:
         return self.alert.get_level_display()
+
+    @property
+    def late_lines(self) -> list[str]:
+        return late_log_lines(self.alert)
 
 
 def queue_rows(alerts: Iterable[Alert], rules: Mapping[str, Any], now: datetime) -> list[QueueRow]:

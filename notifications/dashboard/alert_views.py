@@ -55,6 +55,7 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
                 chart_id="alert-bp", readings=history.blood_pressure, axis=axis
             ),
             "previous_alerts": alert_context.previous_alerts(alert, now),
+            "late_lines": words.late_log_lines(alert),
             "zone": patient.zone,
             "reasons": words.alert_reasons(alert, rules),
             "events": [

@@ -207,6 +207,8 @@ def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
         if data.get("reopened"):
             parts.append("its acknowledgement no longer covers it: open again")
     elif kind == AlertEventKind.UPDATED:
+        if data.get("logged_late"):
+            parts.append(f"dose of {_local_words(data['logged_late'])} logged as taken later")
         if data.get("added"):
             parts.append(f"{data['added']} more (now {data.get('occurrences')})")
         if data.get("reasons_added"):
@@ -238,6 +240,25 @@ def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
         if data.get("error"):
             parts.append(str(data["error"])[:120])
     return "; ".join(parts)
+
+
+def _local_words(local: str) -> str:
+    """ "2026-03-09 08:00" (a patient's local time kept in alert details) -> "08:00, 9 Mar"."""
+    try:
+        moment = datetime.strptime(str(local), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(local)
+    return f"{moment:%H:%M}, {moment.day} {moment:%b}"
+
+
+def late_log_lines(alert: Alert) -> list[str]:
+    """A missed-dose alert's doses the patient logged as taken later (services/stale.py)."""
+    details = alert.details if isinstance(alert.details, dict) else {}
+    return [
+        f"Taken later: {_local_words(line.get('local', ''))}"
+        for line in details.get("logged_late") or []
+        if isinstance(line, dict)
+    ]
 
 
 def as_decimal_text(value: Decimal | None) -> str:

@@ -39,6 +39,7 @@ from ..models import (
     AlertOutcome,
     AlertStatus,
 )
+from . import stale
 from .alerts import (
     MISSED_DOSE_KEY,
     MISSED_INFUSION_KEY,
@@ -243,22 +244,27 @@ def dose_log_alerts_update(*, log: DoseLog, dose: ExpectedDose, now: datetime | 
         row = ExpectedDose.objects.values(*DOSE_FIELDS).get(pk=dose.pk)
         result = _alerts_raise([_supply_spec(log_id=log.pk, dose=row)], now=now)[0]
         summary["supply_alert"] = result.alert.pk
-    if dose.state == DoseState.TAKEN:
-        summary["auto_resolved"] = _close_green_missed_dose_alert(dose=dose, now=now)
+    if dose.state in (DoseState.TAKEN, DoseState.TAKEN_LATE):
+        # Stale alerts (services/stale.py): one query finds the missed-dose and supply alerts.
+        missed, supply = stale.taken_dose_alerts(dose=dose)
+        summary["supply_resolved"] = stale.supply_alerts_close(
+            dose=dose, log=log, alerts=supply, now=now
+        )
+        summary["late_log_noted"] = stale.missed_dose_alert_note_late_log(
+            dose=dose, log=log, alert=missed, now=now
+        )
+        if dose.state == DoseState.TAKEN:
+            summary["auto_resolved"] = _close_green_missed_dose_alert(
+                dose=dose, now=now, alert=missed
+            )
     return summary
 
 
-def _close_green_missed_dose_alert(*, dose: ExpectedDose, now: datetime) -> int | None:
-    alert = (
-        Alert.objects.filter(
-            dedup_key=MISSED_DOSE_KEY.format(dose.prescription_id),
-            status=AlertStatus.OPEN,
-            level=AlertLevel.GREEN,
-        )
-        .only("pk", "details")
-        .first()
-    )
-    if alert is None:
+def _close_green_missed_dose_alert(
+    *, dose: ExpectedDose, now: datetime, alert: Alert | None = None
+) -> int | None:
+    """`alert`: the prescription's unresolved missed-dose alert, already read."""
+    if alert is None or alert.status != AlertStatus.OPEN or alert.level != AlertLevel.GREEN:
         return None
     last_missed = (alert.details or {}).get("last_missed_due_at")
     if last_missed and _iso(dose.due_at) <= last_missed:
