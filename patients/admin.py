@@ -1,6 +1,35 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from .models import AuditEvent, CareTeam, Patient, PushSubscription
+from .tokens import user_sign_out_everywhere
+
+
+@admin.action(
+    description="Sign out everywhere (end all sessions and API tokens)", permissions=["change"]
+)
+def sign_out_everywhere(modeladmin, request, queryset):
+    """A lost phone, a shared password: end every session and API token of these users."""
+    tokens = sessions = 0
+    for user in queryset:
+        ended = user_sign_out_everywhere(user=user)
+        tokens += ended["tokens"]
+        sessions += ended["sessions"]
+    modeladmin.message_user(
+        request,
+        f"Signed out {queryset.count()} user(s) everywhere: {sessions} session(s) and "
+        f"{tokens} API token(s) ended.",
+        messages.SUCCESS,
+    )
+
+
+class TrackerUserAdmin(UserAdmin):
+    actions = [sign_out_everywhere]
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), TrackerUserAdmin)
 
 
 @admin.register(CareTeam)

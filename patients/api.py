@@ -19,15 +19,37 @@ from .serializers import (
     TokenSerializer,
 )
 from .services import patient_create
+from .tokens import ExpiringTokenAuthentication, token_for
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token."""
+    """POST: exchange a username and password for an API token. DELETE: end the token this
+    request is signed with (patients/tokens.py)."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def get_authenticators(self):
+        if getattr(self.request, "method", "") == "DELETE":
+            return [ExpiringTokenAuthentication()]
+        return []
+
+    def get_permissions(self):
+        if self.request.method == "DELETE":
+            return [permissions.IsAuthenticated()]
+        return super().get_permissions()
+
+    def get_throttles(self):
+        if self.request.method == "DELETE":
+            return []
+        return super().get_throttles()
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request):
+        Token.objects.filter(pk=request.auth.pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
     def post(self, request):
@@ -38,8 +60,7 @@ class TokenView(APIView):
         user = authenticate(request._request, **serializer.validated_data)
         if user is None or not user.is_active:
             raise ValidationError({"non_field_errors": ["Unable to sign in with those details."]})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_for(user).key})
 
 
 class PatientViewSet(

@@ -74,6 +74,8 @@ MATRIX: dict[str, list[Check]] = {
     # --- pages ------------------------------------------------------------------------------
     "home": [Check("GET", "/", outcomes(LOGIN, *[REDIRECT] * 5))],
     "healthz": [Check("GET", "/healthz/", PAGE_PUBLIC)],
+    # Anyone, no patient data; this world has no worker or beat heartbeat: 503 for everyone.
+    "readyz": [Check("GET", "/readyz/", outcomes(*[503] * 6))],
     "login": [
         Check("GET", "/accounts/login/", outcomes(200, *[REDIRECT] * 5)),
     ],
@@ -92,6 +94,8 @@ MATRIX: dict[str, list[Check]] = {
             outcomes(*[200] * 6),
             body={"username": "{username}", "password": PASSWORD},
         ),
+        # The token's owner ends it (patients/tokens.py); no token, nothing to end.
+        Check("DELETE", "/api/v1/auth/token/", outcomes(401, *[204] * 5)),
     ],
     "api-schema": [Check("GET", "/api/v1/schema/", API_SIGNED_IN)],
     "api-docs": [Check("GET", "/api/v1/docs/", API_SIGNED_IN)],
