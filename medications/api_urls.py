@@ -12,6 +12,7 @@ from .api import (
     PrescriptionViewSet,
 )
 from .symptoms.api import SymptomReportViewSet
+from .symptoms.baselines_api import ExpectedSymptomView, PatientExpectedSymptomsView
 
 router = SimpleRouter(trailing_slash=True)
 router.register("drugs", DrugViewSet, basename="drug")
@@ -27,6 +28,16 @@ urlpatterns = [
         "patients/<str:patient_id>/adherence/",
         PatientAdherenceView.as_view(),
         name="patient-adherence",
+    ),
+    path(
+        "patients/<str:patient_id>/expected-symptoms/",
+        PatientExpectedSymptomsView.as_view(),
+        name="patient-expected-symptoms",
+    ),
+    path(
+        "expected-symptoms/<str:baseline_id>/",
+        ExpectedSymptomView.as_view(),
+        name="expected-symptom",
     ),
     *router.urls,
 ]

@@ -447,6 +447,12 @@ class SymptomReport(models.Model):
     # A resend with the same Idempotency-Key (per sender) answers with this report
     # (checkins.md, "Resends are one report").
     idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    # checkins.md, "Expected level": an amber report whose only amber items a nurse had
+    # marked as expected (ExpectedSymptom) raises no alert; these are those items.
+    expected_codes = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField())
+    )
+    expected_only = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-reported_at"]
@@ -466,8 +472,12 @@ class SymptomReport(models.Model):
             ),
             models.Index(
                 fields=["reported_at"],
-                condition=Q(triage_level__in=["red", "amber"], alert_raised_at__isnull=True),
-                name="report_alert_pending",
+                condition=Q(
+                    triage_level__in=["red", "amber"],
+                    alert_raised_at__isnull=True,
+                    expected_only=False,
+                ),
+                name="report_alert_pending_v2",
             ),
         ]
 
@@ -483,3 +493,43 @@ class SymptomReport(models.Model):
         if self.seen_at is not None:
             return SymptomReportStatus.SEEN
         return SymptomReportStatus.SENT
+
+
+class ExpectedSymptom(models.Model):
+    """A nurse's "expected level" (baseline) for one patient and one graded symptom
+    (checkins.md, "Alert burden"): while active, an amber report whose only amber items are
+    expected at or below `max_grade` raises no alert. Never touches red. Rows are never
+    deleted: ending one sets `ended_at`, so the record keeps every baseline."""
+
+    MAX_GRADE = 2
+    MAX_DAYS = 30
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="expected_symptoms")
+    code = models.CharField(max_length=40)
+    max_grade = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_GRADE)]
+    )
+    # The last day (patient's local date) it applies.
+    until = models.DateField()
+    reason = models.TextField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["patient", "until"],
+                condition=Q(ended_at__isnull=True),
+                name="expected_symptom_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} expected up to grade {self.max_grade} until {self.until}"

@@ -19,8 +19,8 @@ logger = logging.getLogger(__name__)
 
 @receiver(symptom_report_triaged, dispatch_uid="notifications.symptom_report_triaged")
 def raise_symptom_report_alert(sender, report, **kwargs):
-    if report.triage_level not in ("red", "amber"):
-        return  # triage.md: green reports raise no alert
+    if report.triage_level not in ("red", "amber") or report.expected_only:
+        return  # triage.md: green reports raise no alert; checkins.md: nor expected ambers
     try:
         with transaction.atomic():
             services.symptom_report_alert_raise(report=report)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .dashboard import alert_views, metrics_view, views
+from .dashboard import alert_views, baseline_views, metrics_view, views
 
 app_name = "notifications"
 urlpatterns = [
@@ -21,6 +21,16 @@ urlpatterns = [
     path("patients/", views.patient_list, name="patients"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/timeline/", views.patient_timeline, name="patient_timeline"),
+    path(
+        "patients/<int:patient_id>/expected-symptoms/",
+        baseline_views.expected_symptom_set,
+        name="expected_symptom_set",
+    ),
+    path(
+        "patients/<int:patient_id>/expected-symptoms/<int:baseline_id>/end/",
+        baseline_views.expected_symptom_end,
+        name="expected_symptom_end",
+    ),
     path(
         "patients/<int:patient_id>/prescriptions/<int:prescription_id>/<slug:action>/",
         views.prescription_action,

@@ -238,6 +238,7 @@ class SymptomReportSerializer(serializers.ModelSerializer):
             "notes",
             "triage",
             "alert_raised",
+            "expected_codes",
         ]
         read_only_fields = fields
 

@@ -27,7 +27,7 @@ from patients.services import lock_patient
 
 from ..models import SymptomReport, TriageRuleSet
 from ..signals import symptom_report_triaged
-from . import rules_docs, triage
+from . import baselines, rules_docs, triage
 from .selectors import active_ruleset, patient_context, symptom_reports_untriaged
 
 logger = logging.getLogger(__name__)
@@ -135,10 +135,21 @@ def _figures(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _triage_fields(
-    result: triage.TriageResult, ruleset: TriageRuleSet, now: datetime
+    result: triage.TriageResult,
+    ruleset: TriageRuleSet,
+    now: datetime,
+    *,
+    report: triage.ReportInput,
+    patient: Patient,
 ) -> dict[str, Any]:
     stored = result.as_dict()
+    expected: tuple[str, ...] = ()
+    if result.level == triage.AMBER:  # baselines only ever matter for amber
+        grades = baselines.expected_grades(patient, at=report.reported_at)
+        expected = triage.expected_items_only(result, report, grades)
     return {
+        "expected_codes": list(expected),
+        "expected_only": bool(expected),
         "triage_level": result.level,
         "triage_reasons": stored["reasons"],
         "triage_advice": stored["advice"],
@@ -262,9 +273,8 @@ def symptom_report_create(
             logger.info("symptom report %s sent again; answered with the first", earlier.pk)
             return earlier
         context = patient_context(patient, reported_at=reported_at, rules=rules)
-        result = triage.grade_report(
-            triage.report_input_from_data(data, reported_at), context, rules
-        )
+        report_input = triage.report_input_from_data(data, reported_at)
+        result = triage.grade_report(report_input, context, rules)
         report = SymptomReport.objects.create(
             patient=patient,
             reported_at=reported_at,
@@ -277,7 +287,7 @@ def symptom_report_create(
             notes=data.get("notes") or "",
             idempotency_key=key,
             **_figures(data),
-            **_triage_fields(result, ruleset, now),
+            **_triage_fields(result, ruleset, now, report=report_input, patient=patient),
         )
         report.is_resend = False
         _announce(report)
@@ -329,10 +339,11 @@ def symptom_report_triage(*, report_id: int) -> str:
         context = patient_context(
             patient, reported_at=report.reported_at, rules=rules, exclude_report_id=report.pk
         )
-        result = triage.grade_report(
-            triage.report_input_from_data(body, report.reported_at), context, rules
+        report_input = triage.report_input_from_data(body, report.reported_at)
+        result = triage.grade_report(report_input, context, rules)
+        fields = _triage_fields(
+            result, ruleset, timezone.now(), report=report_input, patient=patient
         )
-        fields = _triage_fields(result, ruleset, timezone.now())
         updated = SymptomReport.objects.filter(pk=report.pk, triaged_at__isnull=True).update(
             **fields
         )

@@ -561,3 +561,33 @@ def _combination_problems(rules: Rules) -> list[str]:
 
 def _all_codes(rules: Rules) -> list[str]:
     return [*rules["graded_symptoms"], *rules["red_flags"]]
+
+
+# --- expected levels (checkins.md, "Alert burden": baselines never touch red) ---------------
+
+EXPECTED_MAX_GRADE = 2
+
+
+def expected_items_only(
+    result: TriageResult, report: ReportInput, expected: Mapping[str, int]
+) -> tuple[str, ...]:
+    """The amber items that make an amber report raise no alert, or () when it alerts.
+
+    `expected` maps a graded symptom code to the highest grade a nurse marked as expected
+    for this patient (active baselines only). Only an AMBER report qualifies, and only when
+    every amber reason is an item's own grade (rule "grade") at or below its expected grade
+    (capped at 2). A red report, two ambers (red by rule 2), a repeat amber, immunotherapy
+    or blood pressure with headache (red by rules 3-5), an amber measurement or an
+    unexpected amber item all still alert. The patient's answer is never changed.
+    """
+    if result.level != AMBER:
+        return ()
+    grades = {item.code: item.grade for item in report.symptoms}
+    ambers = [reason for reason in result.reasons if reason.level == AMBER]
+    if not ambers:
+        return ()
+    for reason in ambers:
+        ceiling = min(int(expected.get(reason.code, 0)), EXPECTED_MAX_GRADE)
+        if reason.rule != RULE_GRADE or grades.get(reason.code, ceiling + 1) > ceiling:
+            return ()
+    return tuple(reason.code for reason in ambers)

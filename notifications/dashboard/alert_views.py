@@ -18,7 +18,7 @@ from medications.symptoms import selectors as symptom_selectors
 
 from .. import selectors
 from .. import services as alert_services
-from . import alert_context, alert_queue, charts, words
+from . import alert_context, alert_queue, baselines, charts, words
 from .resolve import resolve_form as _resolve_form
 from .views import _mark_active, _next_url, staff_only
 
@@ -56,6 +56,7 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
             ),
             "previous_alerts": alert_context.previous_alerts(alert, now),
             "late_lines": words.late_log_lines(alert),
+            "expected_symptoms": baselines.expected_symptom_lines(patient, now, rules),
             "zone": patient.zone,
             "reasons": words.alert_reasons(alert, rules),
             "events": [

@@ -142,6 +142,9 @@ def patient_timeline(
         level = report.triage_level or ""
         # The level shows as a coloured label with its name beside the title.
         title = "Symptom report" if level else "Symptom report (not graded yet)"
+        if report.expected_only:
+            # checkins.md: an amber report of expected items only raised no alert.
+            title = "Symptom report (expected: no alert raised)"
         entries.append(
             TimelineEntry(
                 at=report.reported_at,

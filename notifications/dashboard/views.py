@@ -37,7 +37,7 @@ from patients import roles
 from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
-from . import alert_context, alert_queue, charts, patient_page, timeline, words
+from . import alert_context, alert_queue, baselines, charts, patient_page, timeline, words
 from .forms import (
     ChangeDoseForm,
     HoldForm,
@@ -400,6 +400,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "reminders": reminder_status(patient, now),
         "nav": "patients",
         **_symptom_section(patient, now, rules),
+        **baselines.expected_symptoms_section(patient, now, rules=rules),
     }
     return render(request, "notifications/patient_detail.html", context, status=status)
 

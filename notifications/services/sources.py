@@ -95,8 +95,9 @@ def _symptom_spec(reports: list[SymptomReport], care_team_id: int) -> AlertSpec:
 
 
 def _needs_alert(report: SymptomReport) -> bool:
-    # triage.md: red and amber reports raise an alert; green raise none.
-    return report.triage_level in (AlertLevel.RED, AlertLevel.AMBER)
+    # triage.md: red and amber reports raise an alert; green raise none. checkins.md: an
+    # amber report whose only amber items a nurse marked as expected raises none either.
+    return report.triage_level in (AlertLevel.RED, AlertLevel.AMBER) and not report.expected_only
 
 
 def _alert_of_report(report: SymptomReport) -> Alert | None:
@@ -157,7 +158,9 @@ def unraised_symptom_alerts_sweep(*, now: datetime | None = None, limit: int = 1
     with transaction.atomic():
         reports = list(
             SymptomReport.objects.filter(
-                triage_level__in=[AlertLevel.RED, AlertLevel.AMBER], alert_raised_at__isnull=True
+                triage_level__in=[AlertLevel.RED, AlertLevel.AMBER],
+                alert_raised_at__isnull=True,
+                expected_only=False,
             )
             .select_related("patient")
             .select_for_update(skip_locked=True, of=("self",))
