@@ -3,12 +3,14 @@ counts, the red banner, failing channels, and the rows as the page shows them.""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from patients.models import REMINDERS_UNREACHABLE_AFTER, Role
@@ -99,6 +101,43 @@ def alert_queue(user, filters: QueueFilters) -> QuerySet[Alert]:
     return qs
 
 
+# Statuses for which the queue shows one row per patient (what still needs someone).
+GROUPED_STATUSES = (STATUS_ACTIVE, AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+
+
+def grouped_by_patient(alerts: QuerySet[Alert], filters: QueueFilters) -> QuerySet[Alert]:
+    """The queue with one alert per patient, their most urgent (red first, then oldest), in
+    queue order; `alerts` itself when listing resolved or all alerts (history, not work)."""
+    if filters.status not in GROUPED_STATUSES:
+        return alerts
+    return alerts.annotate(
+        patient_rank=Window(
+            RowNumber(),
+            partition_by=[F("patient_id")],
+            order_by=[selectors.LEVEL_ORDER.asc(), F("created_at").asc(), F("pk").asc()],
+        )
+    ).filter(patient_rank=1)
+
+
+def attach_other_alerts(rows: list[QueueRow], alerts: QuerySet[Alert]) -> None:
+    """row.others: the rest of each row's patient's alerts in the filtered queue: one query
+    for the page."""
+    if not rows:
+        return
+    shown = {row.alert.pk for row in rows}
+    by_patient: dict[int, list[Alert]] = defaultdict(list)
+    others = (
+        alerts.select_related(None)
+        .filter(patient_id__in={row.alert.patient_id for row in rows})
+        .exclude(pk__in=shown)
+        .only("pk", "patient_id", "kind", "level", "status", "created_at", "summary")
+    )
+    for alert in others:
+        by_patient[alert.patient_id].append(alert)
+    for row in rows:
+        row.others = by_patient.get(row.alert.patient_id, [])
+
+
 def queue_counts(alerts: QuerySet[Alert], now: datetime) -> dict[str, Any]:
     """How many of the filtered queue are at each level (red first) and how many are
     overdue (open past their deadline): one query."""
@@ -147,6 +186,8 @@ class QueueRow:
     due_text: str
     overdue: bool
     reminders_unreachable: bool = False
+    # The patient's other alerts in the same (filtered) queue, most urgent first.
+    others: list[Alert] = field(default_factory=list)
 
     @property
     def level_label(self) -> str:

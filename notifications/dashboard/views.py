@@ -133,11 +133,16 @@ def _queue_context(request, *, now):
     # Page the ids, then load that page's rows with their joins: one query joining every
     # open alert to its patient, prescription, drug, ... before the sort and LIMIT grew with
     # the queue and the patient list (docs/benchmarks.md, benchmark 3).
-    ids = alerts.values_list("pk", flat=True)
+    # One row per patient (their most urgent alert) while the queue shows what needs someone;
+    # the patient's other alerts are listed in that row, with a count.
+    grouped = alert_queue.grouped_by_patient(alerts, filters)
+    ids = grouped.values_list("pk", flat=True)
     page = Paginator(ids, alert_queue.QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     page_alerts = list(alerts.filter(pk__in=list(page.object_list)))
     rules = words.rules_for_labels()
     rows = alert_queue.queue_rows(page_alerts, rules, now)
+    if grouped is not alerts:
+        alert_queue.attach_other_alerts(rows, alerts)
     applied = {k: v for k, v in request.GET.items() if k in form.fields and v}
     page_query = urlencode({**applied, "page": page.number})
     return {

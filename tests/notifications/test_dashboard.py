@@ -122,12 +122,13 @@ def test_a_huge_id_is_a_404_not_an_error(client, nurse):
 
 @pytest.mark.django_db
 def test_red_before_amber_before_green_then_oldest_first(client, nurse, team):
-    people = [PatientFactory(care_team=team) for _ in range(3)]
+    # One patient each: one patient's alerts share a row (test_queue_grouping.py).
+    people = [PatientFactory(care_team=team) for _ in range(5)]
     green_old = make_alert(people[0], level="green", minutes_ago=600)
     amber_new = make_alert(people[1], level="amber", minutes_ago=5)
     red_new = make_alert(people[2], level="red", minutes_ago=2)
-    amber_old = make_alert(people[0], level="amber", minutes_ago=200)
-    red_old = make_alert(people[1], level="red", minutes_ago=20)
+    amber_old = make_alert(people[3], level="amber", minutes_ago=200)
+    red_old = make_alert(people[4], level="red", minutes_ago=20)
     client.force_login(nurse)
     order = row_order(client.get("/nurse/"))
     assert order == [red_old.pk, red_new.pk, amber_old.pk, amber_new.pk, green_old.pk]
@@ -196,9 +197,9 @@ def test_missed_dose_reasons_are_in_words(client, nurse, patient):
 
 
 @pytest.mark.django_db
-def test_the_default_shows_open_and_acknowledged_not_resolved(client, nurse, patient):
+def test_the_default_shows_open_and_acknowledged_not_resolved(client, nurse, patient, team):
     open_ = make_alert(patient, status=AlertStatus.OPEN)
-    acknowledged = make_alert(patient, status=AlertStatus.ACKNOWLEDGED)
+    acknowledged = make_alert(PatientFactory(care_team=team), status=AlertStatus.ACKNOWLEDGED)
     resolved = make_alert(patient, status=AlertStatus.RESOLVED)
     client.force_login(nurse)
     assert set(row_order(client.get("/nurse/"))) == {open_.pk, acknowledged.pk}
@@ -212,7 +213,9 @@ def test_filters_by_level_kind_and_team(client, team, other_team):
     mine = PatientFactory(care_team=team)
     theirs = PatientFactory(care_team=other_team)
     red = make_alert(mine, level="red")
-    amber_supply = make_alert(mine, level="amber", kind="supply", reasons=[])
+    amber_supply = make_alert(
+        PatientFactory(care_team=team), level="amber", kind="supply", reasons=[]
+    )
     other_team_red = make_alert(theirs, level="red")
     client.force_login(nurse)
     assert set(row_order(client.get("/nurse/?level=red"))) == {red.pk, other_team_red.pk}
@@ -244,9 +247,9 @@ def test_search_by_name_or_nhs_number_with_or_without_spaces(client, nurse, team
 
 
 @pytest.mark.django_db
-def test_pages_of_25(client, nurse, patient):
+def test_pages_of_25(client, nurse, team):
     for minutes in range(30):
-        make_alert(patient, level="amber", minutes_ago=100 - minutes)
+        make_alert(PatientFactory(care_team=team), level="amber", minutes_ago=100 - minutes)
     client.force_login(nurse)
     first = client.get("/nurse/")
     second = client.get("/nurse/?page=2")

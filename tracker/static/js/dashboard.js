@@ -9,7 +9,7 @@
   function editingInside(element) {
     // A nurse half-way through resolving an alert must not lose what they typed: the
     // table body does not refresh while a resolve form is open or a field in it has focus.
-    if (element.querySelector("details[open]")) {
+    if (element.querySelector("details.resolve[open]")) {
       return true;
     }
     var active = document.activeElement;
