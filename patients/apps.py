@@ -6,6 +6,6 @@ class PatientsConfig(AppConfig):
     verbose_name = "People and care teams"
 
     def ready(self):
-        from . import tokens
+        from . import signin_limit, tokens  # noqa: F401 - signin_limit counts failed sign-ins
 
         tokens.connect()  # a password change ends the user's API tokens

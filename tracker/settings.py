@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Failed sign-ins counted per client address across usernames (patients/signin_limit.py).
+    "patients.signin_limit.SignInAddressLimitMiddleware",
     # Content-Security-Policy header (CONTENT_SECURITY_POLICY below; docs/security.md).
     "csp.middleware.CSPMiddleware",
     # Permissions-Policy header: no camera, microphone, location, payment... (PERMISSIONS_POLICY).
@@ -183,6 +185,10 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Sign-in from one address, across usernames: after this many failures in this many minutes,
+# every sign-in from it answers 429 with Retry-After (patients/signin_limit.py).
+SIGN_IN_ADDRESS_LIMIT = int(os.environ.get("SIGN_IN_ADDRESS_LIMIT", 20))
+SIGN_IN_ADDRESS_WINDOW_MINUTES = float(os.environ.get("SIGN_IN_ADDRESS_WINDOW_MINUTES", 10))
 # Lock-out answer: JSON 429 on the API, a plain page on the site (tracker/security.py).
 AXES_LOCKOUT_CALLABLE = "patients.lockout.lockout_response"
 
