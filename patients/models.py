@@ -300,3 +300,22 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only: they cannot be deleted.")
+
+
+class IdempotencyRecord(models.Model):
+    """An API write sent with an `Idempotency-Key`: which request (a SHA-256 of method, path
+    and body) the key first named, so that the key reused for a different request answers
+    422 and stores nothing (patients/idempotency.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="one_record_per_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key of user #{self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"

@@ -105,6 +105,9 @@ MIDDLEWARE = [
     # NUL and other control characters in path, query, form or JSON -> 400 naming the field
     # (core/input_guard.py): PostgreSQL cannot store NUL.
     "core.middleware.ControlCharacterGuardMiddleware",
+    # An Idempotency-Key reused for a different API write -> 422, nothing stored
+    # (patients/idempotency.py).
+    "patients.idempotency.IdempotencyKeyMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"

@@ -163,7 +163,7 @@ def test_same_key_for_another_dose_is_refused(api, patient, prescription, dose):
     log(client, dose, utc(2026, 3, 2, 8, 5), key="k1", action="taken")
     evening = prescription.expected_doses.get(due_at=utc(2026, 3, 2, 20))
     response = log(client, evening, utc(2026, 3, 2, 20, 5), key="k1", action="taken")
-    assert response.status_code == 400
+    assert response.status_code == 422  # the key named another request (patients/idempotency.py)
     assert "already used" in response.json()["idempotency_key"][0]
     assert DoseLog.objects.count() == 1
 
