@@ -11,7 +11,9 @@ the same way (the add form runs `infusion_course_create`) and stopped with an ac
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import schedule, services
+from . import ladders, schedule, services
 from .models import (
     DoseLog,
     Drug,
@@ -159,7 +161,7 @@ class ServiceAddForm(forms.ModelForm):
             pass
         except services.PrescribingChecksNotMet as exc:
             for check in exc.unmet:
-                self.add_error(None, f"{check['message']} ({check['code']})")
+                self.add_error(None, check["message"])  # words only: codes are for the API
             if any(c["overridable"] for c in exc.unmet):
                 self.add_error("override_reason", self.override_prompt)
         except ValidationError as exc:
@@ -170,13 +172,39 @@ class ServiceAddForm(forms.ModelForm):
         return data
 
 
+TIMES_OF_DAY_HELP = (
+    "24-hour HH:MM, separated by commas, e.g. 08:00, 20:00. Leave empty for the drug's usual "
+    "times at this dose: once daily 09:00, twice daily 08:00 and 20:00."
+)
+WORDS_FOR_TIMES = {1: "once a day", 2: "twice a day", 3: "three times a day"}
+
+
+def how_often(doses_per_day: int) -> str:
+    return WORDS_FOR_TIMES.get(doses_per_day, f"{doses_per_day} times a day")
+
+
+def usual_doses_per_day(drug: Drug, dose_mg: Decimal | None, weight_kg) -> int:
+    """How often the drug is taken at this dose: its dose ladder's step for the dose when
+    that is unambiguous (sorafenib 400 mg: twice daily at the top step), else the drug's
+    schedule."""
+    if dose_mg is not None:
+        counts = {
+            step.doses_per_day
+            for step in ladders.ladder_for(drug.dose_ladder, weight_kg)
+            if step.dose_mg == Decimal(dose_mg)
+        }
+        if len(counts) == 1:
+            return counts.pop()
+    return drug.doses_per_day or 1
+
+
+def _times_words(count: int) -> str:
+    return f"{count} time{'' if count == 1 else 's'} of day"
+
+
 class PrescriptionAddForm(ServiceAddForm):
     field_names = {"times": "times_text"}
-    times_text = forms.CharField(
-        label="Times of day",
-        help_text="24-hour HH:MM, separated by commas, e.g. 08:00, 20:00",
-        initial="08:00, 20:00",
-    )
+    times_text = forms.CharField(label="Times of day", help_text=TIMES_OF_DAY_HELP, required=False)
 
     class Meta:
         model = Prescription
@@ -193,9 +221,52 @@ class PrescriptionAddForm(ServiceAddForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["drug"].queryset = Drug.objects.filter(route="oral", is_active=True)
+        drugs = Drug.objects.filter(route="oral", is_active=True)
+        self.fields["drug"].queryset = drugs
         self.fields["dose_mg"].required = False
         self.fields["dose_mg"].help_text = "Leave empty for the standard (or weight-based) dose."
+        # The page fills the times in as a drug is chosen (admin/prescription_times.js).
+        self.fields["times_text"].widget.attrs["data-usual-times"] = json.dumps(
+            {str(d.pk): ", ".join(schedule.usual_times(d.doses_per_day)) for d in drugs}
+        )
+
+    def clean(self):
+        data = forms.ModelForm.clean(self)
+        drug, patient = data.get("drug"), data.get("patient")
+        if drug is not None and patient is not None and not self.errors:
+            dose = data.get("dose_mg")
+            if dose is None:
+                dose = services.proposed_dose_mg(drug=drug, patient=patient)
+            text = (data.get("times_text") or "").strip()
+            if not text:
+                usual = usual_doses_per_day(drug, dose, patient.weight_kg)
+                data["times_text"] = text = ", ".join(schedule.usual_times(usual))
+            self._check_times_against_ladder(drug, patient, dose, text, data)
+        return super().clean()
+
+    def _check_times_against_ladder(self, drug, patient, dose, text, data) -> None:
+        """A dose on the drug's ladder taken a different number of times a day is refused
+        next to Times of day, in words (unless a reason to prescribe anyway is given)."""
+        if dose is None or (data.get("override_reason") or "").strip():
+            return
+        times = [t.strip() for t in text.split(",") if t.strip()]
+        steps = [
+            step
+            for step in ladders.ladder_for(drug.dose_ladder, patient.weight_kg)
+            if step.dose_mg == Decimal(dose)
+        ]
+        if not steps or any(step.doses_per_day == len(times) for step in steps):
+            return
+        allowed = sorted({step.doses_per_day for step in steps})
+        example = ", ".join(schedule.usual_times(allowed[0]))
+        self.add_error(
+            "times_text",
+            f"{drug.name.capitalize()} {Decimal(dose):g} mg is taken "
+            f"{' or '.join(how_often(n) for n in allowed)} on its dose ladder, but "
+            f"{_times_words(len(times))} {'was' if len(times) == 1 else 'were'} given. Give "
+            f"{_times_words(allowed[0])} (for example {example}), or give a reason to "
+            "prescribe anyway.",
+        )
 
     def service_arguments(self) -> dict:
         data = self.cleaned_data
@@ -213,6 +284,20 @@ class PrescriptionAddForm(ServiceAddForm):
 
     def run_service(self, **arguments):
         return services.prescription_create(**arguments)
+
+
+# Times of day straight after the dose (they go together on the ladder), before the reason.
+PRESCRIPTION_ADD_FIELDS = [
+    "patient",
+    "drug",
+    "dose_mg",
+    "times_text",
+    "start_date",
+    "end_date",
+    "cycle_days_on",
+    "cycle_days_off",
+    "override_reason",
+]
 
 
 @admin.register(Prescription)
@@ -257,7 +342,7 @@ class PrescriptionAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = PrescriptionAddForm
-            kwargs["fields"] = [*PrescriptionAddForm.Meta.fields, "times_text"]
+            kwargs["fields"] = PRESCRIPTION_ADD_FIELDS
         return super().get_form(request, obj, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
@@ -265,7 +350,7 @@ class PrescriptionAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return [(None, {"fields": [*PrescriptionAddForm.Meta.fields, "times_text"]})]
+            return [(None, {"fields": PRESCRIPTION_ADD_FIELDS})]
         return super().get_fieldsets(request, obj)
 
     def get_inlines(self, request, obj):

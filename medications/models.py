@@ -117,7 +117,7 @@ class Prescription(models.Model):
         indexes = [models.Index(fields=["patient", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.drug.name} {self.dose_mg:g} mg for patient #{self.patient_id}"
+        return f"{self.drug.name} {self.dose_mg:g} mg for {self.patient.full_name}"
 
 
 class PrescriptionEventKind(models.TextChoices):
@@ -319,9 +319,8 @@ class InfusionCourse(models.Model):
         ordering = ["-first_infusion_at"]
 
     def __str__(self) -> str:
-        return (
-            f"{' + '.join(self.drugs)} every {self.interval_days} days (patient #{self.patient_id})"
-        )
+        drugs = " + ".join(self.drugs).capitalize()
+        return f"{drugs} every {self.interval_days} days for {self.patient.full_name}"
 
 
 class AppointmentState(models.TextChoices):

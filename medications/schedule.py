@@ -42,6 +42,19 @@ def parse_time(value: str) -> time:
 
 MAX_DOSES_A_DAY = 6
 
+# The times a new prescription starts from when the prescriber gives none: once daily in the
+# morning, twice daily 12 hours apart (sorafenib), more often spread over the waking day.
+USUAL_TIMES = {1: ["09:00"], 2: ["08:00", "20:00"], 3: ["08:00", "14:00", "20:00"]}
+
+
+def usual_times(doses_per_day: int | None) -> list[str]:
+    """Default local times of day for a number of daily doses (at least one)."""
+    count = min(max(int(doses_per_day or 1), 1), MAX_DOSES_A_DAY)
+    if count in USUAL_TIMES:
+        return list(USUAL_TIMES[count])
+    step = 12 * 60 // (count - 1)  # 08:00 to 20:00
+    return [format_time(time(8 + i * step // 60, i * step % 60)) for i in range(count)]
+
 
 def times_problems(times: Sequence[str]) -> list[str]:
     """What is wrong with a prescription's local times of day, in words (empty: nothing).

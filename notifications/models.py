@@ -285,7 +285,7 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         if self.purpose == DeliveryPurpose.REMINDER:
-            return f"Reminder #{self.pk} to patient #{self.patient_id} ({self.status})"
+            return f"Reminder to {self.patient.full_name} ({self.get_status_display().lower()})"
         return f"Delivery #{self.pk} via {self.channel_id} ({self.status})"
 
 

@@ -4,6 +4,7 @@ import zoneinfo
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -43,6 +44,23 @@ class CareTeam(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NurseManager(UserManager):
+    def get_queryset(self):
+        return super().get_queryset().filter(groups__name=Role.NURSE)
+
+
+class Nurse(User):
+    """A nurse's sign-in (a User in the nurse group): the admin's "Nurses" list and its one
+    "Add nurse" form (user, group and care teams in one step)."""
+
+    objects = NurseManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = "nurse"
+        verbose_name_plural = "nurses"
 
 
 class ChildPugh(models.TextChoices):
@@ -234,7 +252,7 @@ class PushSubscription(models.Model):
 
     def __str__(self) -> str:
         device = self.device or "device"
-        return f"Push subscription #{self.pk} ({device}) of patient #{self.patient_id}"
+        return f"{device.capitalize()} of {self.patient.full_name}"
 
     def subscription_info(self) -> dict:
         """The browser's PushSubscription JSON, as pywebpush takes it."""

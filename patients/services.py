@@ -62,15 +62,60 @@ def patient_create(
 
 @transaction.atomic
 def staff_user_create(
-    *, username: str, password: str, role: Role, teams: list[CareTeam] = (), **fields
+    *, username: str, password: str | None, role: Role, teams: list[CareTeam] = (), **fields
 ) -> User:
+    """A nurse's or admin's sign-in with its role group and care teams. No password: it
+    cannot sign in until one is set through an invite link (patients/invites.py)."""
     user = User(username=username, is_staff=role == Role.ADMIN, **fields)
-    user.set_password(password)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
     user.save()
     user.groups.add(Group.objects.get(name=role))
     if teams:
         user.care_teams.add(*teams)
     return user
+
+
+@transaction.atomic
+def nurse_create(
+    *,
+    username: str,
+    given_name: str,
+    family_name: str,
+    email: str,
+    teams: list[CareTeam],
+    password: str | None = None,
+) -> User:
+    """A nurse in one step: the sign-in, the nurse group and the care teams together (any
+    problem writes none of them). Without a password the nurse sets one through an invite
+    link."""
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not username:
+        errors["username"] = ["Give a username."]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["This username is already taken."]
+    if not teams:
+        errors["teams"] = ["Choose at least one care team."]
+    user = User(username=username, email=email, first_name=given_name, last_name=family_name)
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return staff_user_create(
+        username=username,
+        password=password,
+        role=Role.NURSE,
+        teams=list(teams),
+        email=email,
+        first_name=given_name,
+        last_name=family_name,
+    )
 
 
 def lock_patient(patient: Patient) -> None:

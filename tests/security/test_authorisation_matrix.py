@@ -85,6 +85,10 @@ MATRIX: dict[str, list[Check]] = {
     ],
     "password_change": [Check("GET", "/accounts/password/", PAGE_SIGNED_IN)],
     "password_change_done": [Check("GET", "/accounts/password/done/", PAGE_SIGNED_IN)],
+    # A new nurse's invite link (patients/invites.py): the token is the key; a bad one shows
+    # "This link no longer works" to anyone.
+    "invite": [Check("GET", "/accounts/invite/MQ/not-a-token/", PAGE_PUBLIC)],
+    "invite_done": [Check("GET", "/accounts/invite/done/", PAGE_PUBLIC)],
     # --- API: sign-in, schema, docs -----------------------------------------------------------
     "api-token": [
         # No session or token is used here: everyone is anonymous to this view.
@@ -326,6 +330,8 @@ MATRIX: dict[str, list[Check]] = {
     "notifications:queue_rows": [Check("GET", "/nurse/queue/rows/", NURSE_PAGE)],
     "notifications:queue_pulse": [Check("GET", "/nurse/queue/pulse/", NURSE_PAGE)],
     "notifications:patients": [Check("GET", "/nurse/patients/", NURSE_PAGE)],
+    "notifications:metrics": [Check("GET", "/nurse/metrics/", NURSE_PAGE)],
+    "notifications:metrics_csv": [Check("GET", "/nurse/metrics/metrics.csv", NURSE_PAGE)],
     "notifications:alert": [Check("GET", "/nurse/alerts/{alert}/", NURSE_OBJECT_PAGE)],
     "notifications:alert_acknowledge": [
         Check(
