@@ -27,7 +27,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("patients", "0003_reminders_on_push_subscriptions"),
+        ("patients", "0004_idempotency_records"),
         ("notifications", "0002_roles"),
     ]
 
