@@ -337,3 +337,26 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency-Key of user #{self.user_id} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class SignInLink(models.Model):
+    """A one-time sign-in (and set-a-new-password) link a nurse issues for a patient who
+    cannot sign in (issue 13): valid for 24 hours, used once, audited. Only a hash of the
+    token is kept; the link itself is shown once, to the nurse who issued it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_links"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"Sign-in link #{self.pk} (user {self.user_id})"

@@ -175,6 +175,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 # Staff sessions end after 30 minutes without activity (refreshed on every request).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", 30 * 60))
+# "Keep me signed in on this phone" (patients only): a sliding session of this many days.
+PATIENT_SESSION_DAYS = int(os.environ.get("PATIENT_SESSION_DAYS", 30))
+# The expiry warning shows this many seconds before a short session ends.
+SESSION_WARNING_SECONDS = int(os.environ.get("SESSION_WARNING_SECONDS", 120))
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -502,7 +506,10 @@ FHIR_CODE_SYSTEM_BASE = os.environ.get("FHIR_CODE_SYSTEM_BASE", f"{SITE_URL}/fhi
 FHIR_EXPORT_DIR = Path(os.environ.get("FHIR_EXPORT_DIR", VAR_DIR / "exports"))
 FHIR_EXPORT_RETENTION_HOURS = float(os.environ.get("FHIR_EXPORT_RETENTION_HOURS", 24))
 # Links apps above `notifications` offer on the nurse's patient page: (label, URL name).
-NURSE_PATIENT_PAGE_LINKS = [("Clinic summary (print or PDF)", "interop:clinic_summary")]
+NURSE_PATIENT_PAGE_LINKS = [
+    ("Clinic summary (print or PDF)", "interop:clinic_summary"),
+    ("One-time sign-in link for this patient", "patient_sign_in_link"),
+]
 # Links apps above `patients` offer on the Account page: (roles, label, URL name, hint).
 ACCOUNT_PAGE_LINKS = [
     (

@@ -39,6 +39,7 @@ from tests.factories import (
 
 from .matrix_interop import INTEROP_MATRIX
 from .matrix_push import PUSH_MATRIX, PUSH_SUBSCRIPTION
+from .matrix_sign_in import SIGN_IN_MATRIX
 from .matrix_vocabulary import (
     ADMIN,
     ADMIN_LOGIN,
@@ -371,6 +372,7 @@ MATRIX: dict[str, list[Check]] = {
     ],
     **INTEROP_MATRIX,
     **PUSH_MATRIX,
+    **SIGN_IN_MATRIX,
 }
 
 # Entries written from API.md for endpoints not built yet. When the endpoint appears, the
