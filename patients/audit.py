@@ -25,6 +25,7 @@ import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -120,6 +121,26 @@ def _ids_from_body(data, out: set[int], *, patient_resource: bool) -> None:
             stack.extend(v for v in item if isinstance(v, dict | list))
 
 
+# Query parameters whose values are ids, dates, numbers or fixed words, never a person's
+# details (a `__lookup` suffix is ignored): their values are kept in the trail. Every other
+# value (a search, a signed token, anything new) is stored as "~".
+_QUERY_VALUES_KEPT = frozenset(
+    {"patient", "status", "level", "kind", "from", "to", "days", "page", "page_size", "drug",
+     "state", "ordering", "o", "p", "shown", "format", "code", "action", "purpose", "route",
+     "period", "outcome", "e", "all", "channel", "care_team", "prescription", "role", "id",
+     "method", "actor_role", "triage_level", "is_active", "reminders_enabled"}
+)  # fmt: skip
+
+
+def safe_query(request) -> str:
+    """The request's query string with the values that could identify a person removed."""
+    parts = []
+    for key, values in request.GET.lists():
+        keep = key.split("__")[0] in _QUERY_VALUES_KEPT
+        parts.extend(urlencode({key: value if keep else "~"}) for value in values)
+    return "&".join(parts)[:500]
+
+
 def _int_or_none(value) -> int | None:
     try:
         number = int(str(value))
@@ -138,10 +159,13 @@ def _ids_from_request(request, response) -> set[int]:
                 ids.add(value)
         if match.url_name in ("patient-detail",) and (value := _int_or_none(kwargs.get("pk"))):
             ids.add(value)
-    if (value := _int_or_none(request.GET.get("patient"))) is not None:
-        ids.add(value)
     data = getattr(response, "data", None)
-    if data is not None and request.path.startswith("/api/"):
+    api_answer = data is not None and request.path.startswith("/api/")
+    # An API list filtered by `?patient=` read that patient only if its answer holds their
+    # rows (found in the body below); pages name the patient they show.
+    if not api_answer and (value := _int_or_none(request.GET.get("patient"))) is not None:
+        ids.add(value)
+    if api_answer:
         patient_resource = bool(match and (match.url_name or "").startswith("patient"))
         _ids_from_body(data, ids, patient_resource=patient_resource)
     return ids
@@ -183,6 +207,7 @@ def record(request, response, scope: AuditScope) -> int:
             action=action,
             what="; ".join([view, *sorted(scope.touched[patient_id])])[:200],
             path=request.path[:500],
+            query=safe_query(request),
             method=request.method[:8],
             ip_address=_client_ip(request),
             status_code=response.status_code,
@@ -243,6 +268,7 @@ def record_without_session(
         action=action,
         what=what[:200],
         path=request.path[:500],
+        query=safe_query(request),
         method=request.method[:8],
         ip_address=_client_ip(request),
         status_code=status_code,

@@ -290,6 +290,8 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=16)  # read / create / update / delete
     what = models.CharField(max_length=200)
     path = models.CharField(max_length=500, blank=True)
+    # The query string, values that could identify a person replaced by "~" (patients/audit.py).
+    query = models.CharField(max_length=500, blank=True, default="", db_default="")
     method = models.CharField(max_length=8, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     actor_username = models.CharField(max_length=150, blank=True)
