@@ -49,7 +49,7 @@ def remove_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0004_idempotency_records'),
+        ('patients', '0005_nurse_proxy'),
     ]
 
     operations = [
