@@ -49,7 +49,7 @@ def remove_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0005_nurse_proxy'),
+        ('patients', '0006_sign_in_links'),
     ]
 
     operations = [
