@@ -122,9 +122,10 @@ class ResolveForm(DashboardForm):
     optional message the patient reads with the outcome. `prescriptions`: the patient's
     current ones (with drug and patient), which the hold and dose choices offer."""
 
+    # Radio buttons: every outcome readable in full, even in a narrow queue row.
     outcome = forms.ChoiceField(
         label="Outcome",
-        choices=[("", "Choose an outcome")],
+        widget=forms.RadioSelect,
         error_messages={"required": "Choose the outcome."},
     )
     # triage.md: "The nurse closes an alert with an outcome ... and a note" (the service
@@ -166,7 +167,7 @@ class ResolveForm(DashboardForm):
 
     def __init__(self, *args, prescriptions: Sequence = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices += list(AlertOutcome.choices)
+        self.fields["outcome"].choices = list(AlertOutcome.choices)
         self.fields["prescriptions"].choices = [
             (p.pk, f"{p.drug.name} {p.dose_mg.normalize():f} mg" + _status_words(p))
             for p in prescriptions

@@ -38,6 +38,7 @@ from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
 from . import alert_context, alert_queue, baselines, charts, patient_page, timeline, words
+from . import patient_list as patient_list_rows
 from .forms import (
     ChangeDoseForm,
     HoldForm,
@@ -226,11 +227,31 @@ def patient_list(request):
     reminders_filter = "unreachable" if request.GET.get("reminders") == "unreachable" else ""
     if reminders_filter:
         patients = unreachable_patients(patients)
-    page = Paginator(patients, patient_page.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = patient_page.open_alert_counts([p.pk for p in page.object_list])
-    rows = [(patient, counts.get(patient.pk, {})) for patient in page.object_list]
+    sort = request.GET.get("sort") if request.GET.get("sort") in patient_list_rows.SORTS else "name"
+    direction = request.GET.get("dir") or patient_list_rows.SORTS[sort][1]
     now = timezone.now()
-    unreachable_ids = {p.pk for p in page.object_list if p.reminders_unreachable(now)}
+    page, rows = patient_list_rows.patient_rows(
+        patients, sort=sort, direction=direction, page_number=request.GET.get("page"), now=now
+    )
+    unreachable_ids = {row.patient.pk for row in rows if row.patient.reminders_unreachable(now)}
+    filters = {k: v for k, v in (("q", search), ("reminders", reminders_filter)) if v}
+    columns = [
+        {
+            "key": key,
+            "label": label,
+            "current": key == sort,
+            "direction": direction if key == sort else "",
+            "url": "?"
+            + urlencode(
+                {
+                    **filters,
+                    "sort": key,
+                    "dir": ("desc" if direction == "asc" else "asc") if key == sort else first,
+                }
+            ),
+        }
+        for key, (label, first) in patient_list_rows.SORTS.items()
+    ]
     return render(
         request,
         "notifications/patient_list.html",
@@ -238,11 +259,10 @@ def patient_list(request):
             "page_obj": page,
             "rows": rows,
             "q": search,
-            "query": urlencode(
-                {k: v for k, v in (("q", search), ("reminders", reminders_filter)) if v}
-            ),
+            "query": urlencode({**filters, "sort": sort, "dir": direction}),
             "reminders_filter": reminders_filter,
             "unreachable_ids": unreachable_ids,
+            "columns": {c["key"]: c for c in columns},
             "nav": "patients",
         },
     )

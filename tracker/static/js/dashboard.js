@@ -63,7 +63,7 @@
     if (!row) {
       return;
     }
-    var focusable = row.querySelector("[aria-invalid=true], details[open] select, summary, button, a");
+    var focusable = row.querySelector("[aria-invalid=true], details[open] input, summary, button, a");
     if (focusable) {
       focusable.focus();
     }
@@ -82,4 +82,136 @@
   if (summary) {
     summary.focus();
   }
+
+  // Resolve forms: the fields an outcome needs (which prescriptions to hold, the new dose,
+  // when to attend) show only for that outcome. Without this script they all show.
+  function showOutcomeExtras(form) {
+    var checked = form.querySelector("input[name$='-outcome']:checked");
+    var outcome = checked ? checked.value : "";
+    form.querySelectorAll(".outcome-extra").forEach(function (extra) {
+      var wanted = extra.getAttribute("data-for-outcome") === outcome;
+      extra.hidden = !wanted && !extra.querySelector(".has-error");
+    });
+  }
+  function setUpResolveForms(root) {
+    (root || document).querySelectorAll("form.resolve-form").forEach(showOutcomeExtras);
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form.resolve-form");
+    if (form && /-outcome$/.test(event.target.name || "")) {
+      showOutcomeExtras(form);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    setUpResolveForms(event.detail.elt);
+  });
+  setUpResolveForms(document);
+
+  // New red alerts: an opt-in sound and desktop notification, remembered in this browser
+  // (localStorage). The notification names no patient: it may show on a shared screen.
+  var SOUND_KEY = "nurse.redAlert.sound";
+  var DESKTOP_KEY = "nurse.redAlert.desktop";
+  var soundBox = document.getElementById("notify-sound");
+  var desktopBox = document.getElementById("notify-desktop");
+  var notifyStatus = document.getElementById("notify-status");
+
+  function stored(key) {
+    try {
+      return window.localStorage.getItem(key) === "on";
+    } catch (error) {
+      return false;
+    }
+  }
+  function store(key, on) {
+    try {
+      window.localStorage.setItem(key, on ? "on" : "off");
+    } catch (error) {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+  function say(text) {
+    if (notifyStatus) {
+      notifyStatus.textContent = text;
+    }
+  }
+
+  var audio = null;
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) {
+      return;
+    }
+    audio = audio || new Context();
+    [0, 0.35].forEach(function (start) {
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.type = "sine";
+      tone.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, audio.currentTime + start);
+      gain.gain.exponentialRampToValueAtTime(0.3, audio.currentTime + start + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + start + 0.25);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(audio.currentTime + start);
+      tone.stop(audio.currentTime + start + 0.3);
+    });
+  }
+
+  var notifyPanel = document.getElementById("red-alert-notify");
+  if (notifyPanel && soundBox && desktopBox) {
+    notifyPanel.hidden = false;
+    soundBox.checked = stored(SOUND_KEY);
+    var canNotify = "Notification" in window;
+    desktopBox.checked = canNotify && stored(DESKTOP_KEY) && Notification.permission === "granted";
+    if (!canNotify) {
+      desktopBox.disabled = true;
+      say("This browser cannot show desktop notifications.");
+    }
+    soundBox.addEventListener("change", function () {
+      store(SOUND_KEY, soundBox.checked);
+      if (soundBox.checked) {
+        beep(); // a sample, and browsers allow sound once the page has been clicked
+      }
+      say(soundBox.checked ? "Sound on for new red alerts." : "Sound off.");
+    });
+    desktopBox.addEventListener("change", function () {
+      if (!desktopBox.checked) {
+        store(DESKTOP_KEY, false);
+        say("Desktop notifications off.");
+        return;
+      }
+      Notification.requestPermission().then(function (permission) {
+        var granted = permission === "granted";
+        desktopBox.checked = granted;
+        store(DESKTOP_KEY, granted);
+        say(granted ? "Desktop notifications on for new red alerts."
+          : "The browser blocked notifications for this site: allow them in its site settings.");
+      });
+    });
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "queue-announcer") {
+      return;
+    }
+    var fresh = target.querySelectorAll("[data-red-alert-id]");
+    if (!fresh.length) {
+      return;
+    }
+    if (stored(SOUND_KEY)) {
+      beep();
+    }
+    if (stored(DESKTOP_KEY) && "Notification" in window && Notification.permission === "granted") {
+      var count = fresh.length;
+      var note = new Notification(count === 1 ? "New red alert" : count + " new red alerts", {
+        body: "Open the advice-line queue: red alerts need acknowledging within 30 minutes.",
+        tag: "red-alert-" + fresh[fresh.length - 1].getAttribute("data-red-alert-id"),
+        requireInteraction: true
+      });
+      note.onclick = function () {
+        window.focus();
+        note.close();
+      };
+    }
+  });
 })();
