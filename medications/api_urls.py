@@ -13,6 +13,7 @@ from .api import (
 )
 from .symptoms.api import SymptomReportViewSet
 from .symptoms.baselines_api import ExpectedSymptomView, PatientExpectedSymptomsView
+from .symptoms.checkins_api import CheckInViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("drugs", DrugViewSet, basename="drug")
@@ -21,6 +22,7 @@ router.register("infusion-courses", InfusionCourseViewSet, basename="infusion-co
 router.register("infusions", InfusionAppointmentViewSet, basename="infusion")
 router.register("doses", DoseViewSet, basename="dose")
 router.register("symptom-reports", SymptomReportViewSet, basename="symptom-report")
+router.register("check-ins", CheckInViewSet, basename="check-in")
 
 urlpatterns = [
     path(

@@ -532,3 +532,87 @@ class ExpectedSymptom(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} expected up to grade {self.max_grade} until {self.until}"
+
+
+class CheckInKind(models.TextChoices):
+    WEEKLY = "weekly", "Weekly check-in"
+    POST_INFUSION = "post_infusion", "7 days after an infusion"
+    FOLLOW_UP = "follow_up", "Follow-up of an amber report"
+
+
+class CheckInStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OPEN = "open", "Open"
+    COMPLETED = "completed", "Completed"
+    MISSED = "missed", "Missed"
+    PAUSED = "paused", "Not asked (paused)"
+
+
+UNFINISHED_CHECK_IN = [CheckInStatus.SCHEDULED, CheckInStatus.OPEN]
+
+
+class CheckIn(models.Model):
+    """One scheduled check-in (clinical/checkins.md): a symptom report asked for between
+    `opens_at` and `closes_at` (72 h). Times are stored; `next_look_at` is when the sweep
+    must look again (open it and remind, remind again at +24 h, mark it missed), with a
+    partial index so the sweep reads only what is due. Transitions are conditional updates.
+    `source_key` makes generation idempotent: "weekly:<patient>:<local date>",
+    "post_infusion:<appointment>", "follow_up:<report>"."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="check_ins")
+    kind = models.CharField(max_length=16, choices=CheckInKind)
+    source_key = models.CharField(max_length=80, unique=True)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=CheckInStatus, default=CheckInStatus.SCHEDULED)
+    reminders_sent = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_look_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    report = models.ForeignKey(
+        SymptomReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="check_ins"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # Follow-ups: the items that were amber, asked about first.
+    focus_codes = models.JSONField(
+        default=list, blank=True, db_default=models.Value([], output_field=models.JSONField())
+    )
+    asks_bp = models.BooleanField(default=False, db_default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-opens_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_look_at"],
+                condition=Q(status__in=["scheduled", "open"]),
+                name="check_in_sweep_due",
+            ),
+            models.Index(
+                fields=["patient", "opens_at"],
+                condition=Q(status__in=["scheduled", "open"]),
+                name="check_in_unfinished",
+            ),
+            models.Index(fields=["patient", "-opens_at"], name="check_in_patient_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Check-in #{self.pk} {self.kind} ({self.status})"
+
+
+class CheckInPlan(models.Model):
+    """A patient's check-in settings: the weekday (Monday = 0; empty: the weekday their
+    treatment started) and a pause with its reason (e.g. in hospital)."""
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="check_in_plan")
+    weekday = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(6)]
+    )
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.TextField(blank=True, max_length=500)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Check-in plan of patient #{self.patient_id}"

@@ -8,3 +8,8 @@ from django.dispatch import Signal
 symptom_report_triaged = Signal()
 # sender=DoseLog, log=<DoseLog>, dose=<ExpectedDose> (state already updated)
 dose_logged = Signal()
+# A symptom report completed one or more open check-ins (checkins.md): the notifications app
+# closes the patient's green "check-in not done" alert, or notes on an amber one that the
+# patient has reported. Sent inside the report's transaction; kwargs: patient_id, report,
+# check_in_ids.
+check_in_completed = Signal()

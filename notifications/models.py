@@ -22,6 +22,7 @@ class AlertKind(models.TextChoices):
     MISSED_INFUSION = "missed_infusion", "Missed infusion"
     SUPPLY = "supply", "Ran out of tablets"
     LOW_ADHERENCE = "low_adherence", "Low adherence"
+    MISSED_CHECK_IN = "missed_check_in", "Check-in not done"
 
 
 class AlertLevel(models.TextChoices):
@@ -48,6 +49,7 @@ class AlertOutcome(models.TextChoices):
     PRESCRIPTION_ISSUED = "supply_arranged", "New supply arranged"
     NO_ACTION_NEEDED = "no_action_needed", "No action needed"
     DOSES_RESUMED = "doses_resumed", "Resolved: doses resumed"
+    PATIENT_REPORTED = "patient_reported", "Resolved: patient reported"
     OTHER = "other", "Other (see note)"
 
 

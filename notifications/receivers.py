@@ -10,7 +10,7 @@ import logging
 from django.db import transaction
 from django.dispatch import receiver
 
-from medications.signals import dose_logged, symptom_report_triaged
+from medications.signals import check_in_completed, dose_logged, symptom_report_triaged
 
 from . import services
 
@@ -42,5 +42,20 @@ def update_alerts_for_dose_log(sender, log, dose, **kwargs):
             "could not update alerts for dose log %s (dose %s) (%s)",
             log.pk,
             dose.pk,
+            exc.__class__.__name__,
+        )
+
+
+@receiver(check_in_completed, dispatch_uid="notifications.check_in_completed")
+def update_check_in_alert(sender, patient_id, report, check_in_ids, **kwargs):
+    from .services.check_ins import check_in_alert_after_report
+
+    try:
+        with transaction.atomic():
+            check_in_alert_after_report(patient_id=patient_id, report_id=report.pk)
+    except Exception as exc:  # noqa: BLE001 - the report must save
+        logger.error(
+            "could not update the check-in alert for report %s (%s)",
+            report.pk,
             exc.__class__.__name__,
         )

@@ -13,6 +13,7 @@ __all__ = [
     "raise_symptom_report_alert",
     "send_delivery",
     "send_dose_reminders",
+    "sweep_check_ins",
     "sweep_deliveries",
     "sweep_escalations",
     "sweep_missed_doses",
@@ -50,6 +51,15 @@ def sweep_unraised_supply_alerts() -> dict:
     """Logs of "ran out of tablets" in the last 3 days whose supply alert was not raised. Less
     often: it reads the recent dose logs (no index picks out "ran out")."""
     return services.unraised_supply_alerts_sweep()
+
+
+@shared_task
+def sweep_check_ins() -> dict:
+    """Scheduled check-ins (checkins.md): generate ahead, open and remind, chase at +24 h,
+    mark missed at 72 h with the "check-in not done" alert."""
+    from .services.check_ins import check_ins_sweep
+
+    return check_ins_sweep()
 
 
 @shared_task

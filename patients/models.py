@@ -146,6 +146,10 @@ class Patient(models.Model):
     reminders_reached_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminders_failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     mobile_phone = models.CharField(max_length=32, blank=True)
+    # checkins.md, "Blood pressure": a home monitor means check-ins may ask for a reading.
+    has_bp_monitor = models.BooleanField(
+        "has a home blood pressure monitor", default=False, db_default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

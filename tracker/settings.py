@@ -360,6 +360,8 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     "missed-infusions": ("notifications.tasks.sweep_missed_infusions", 300.0),
     "unraised-alerts": ("notifications.tasks.sweep_unraised_alerts", 60.0),
     "unraised-supply-alerts": ("notifications.tasks.sweep_unraised_supply_alerts", 600.0),
+    # Scheduled check-ins (docs/checkins.md): generate, open and remind, chase, missed alerts.
+    "check-ins": ("notifications.tasks.sweep_check_ins", 60.0),
     "alert-escalations": ("notifications.tasks.sweep_escalations", 60.0),
     "dose-reminders": ("notifications.tasks.send_dose_reminders", 60.0),
     "alert-deliveries": ("notifications.tasks.sweep_deliveries", 30.0),

@@ -30,6 +30,7 @@ from ..models import DoseAction, SkipReason
 from ..symptoms import selectors as symptom_selectors
 from ..symptoms import services as symptom_services
 from ..symptoms import triage
+from . import check_in as check_in_page
 from . import history as history_page
 from . import report as report_page
 from . import symptom_chart
@@ -87,6 +88,8 @@ def today(request):
         "to_log": any(card.can_log and card.state in ("due", "upcoming") for card in cards),
         "next_dose": today_page.next_dose(request.user, patient, now),
         "infusion": today_page.next_infusion(request.user, patient, now),
+        # checkins.md: an open check-in comes first on Today.
+        "check_in": check_in_page.check_in_card(patient, now, symptom_selectors.active_rules()),
         "off_items": [item for item in tablets if item.cycle is not None and not item.cycle.on],
         "nav": "today",
     }
@@ -251,7 +254,9 @@ def dose_card(request, dose_id: int):
 @require_http_methods(["GET", "POST"])
 def symptom_new(request):
     rules = symptom_selectors.active_rules()
-    choices = triage.symptom_choices(rules)
+    # A follow-up check-in asks first about the items that were amber (checkins.md).
+    check_in = check_in_page.check_in_card(request.patient, timezone.now(), rules)
+    choices = check_in_page.focus_first(triage.symptom_choices(rules), check_in)
     if request.method == "POST":
         form = SymptomReportForm(request.POST, choices=choices)
         if form.is_valid():
@@ -276,7 +281,7 @@ def symptom_new(request):
     return render(
         request,
         "medications/symptom_form.html",
-        {"form": form, "nav": "symptoms"},
+        {"form": form, "nav": "symptoms", "check_in": check_in},
     )
 
 

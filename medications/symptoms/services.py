@@ -27,7 +27,7 @@ from patients.services import lock_patient
 
 from ..models import SymptomReport, TriageRuleSet
 from ..signals import symptom_report_triaged
-from . import baselines, rules_docs, triage
+from . import baselines, checkins, rules_docs, triage
 from .selectors import active_ruleset, patient_context, symptom_reports_untriaged
 
 logger = logging.getLogger(__name__)
@@ -231,6 +231,18 @@ def _earlier_same_report(
     return None
 
 
+def _check_ins_after(report: SymptomReport, rules: triage.Rules, now: datetime) -> None:
+    """The report completes the patient's open check-ins and may start a follow-up
+    (checkins.md). In a savepoint: whatever goes wrong there, the report is stored."""
+    try:
+        with transaction.atomic():
+            checkins.check_ins_after_report(
+                report=report, graded_codes=list(rules["graded_symptoms"]), now=now
+            )
+    except Exception:
+        logger.exception("check-ins after symptom report %s failed", report.pk)
+
+
 def symptom_report_create(
     *,
     patient: Patient,
@@ -290,6 +302,7 @@ def symptom_report_create(
             **_triage_fields(result, ruleset, now, report=report_input, patient=patient),
         )
         report.is_resend = False
+        _check_ins_after(report, rules, now)
         _announce(report)
     logger.info(
         "symptom report %s for patient %s graded %s (rules v%s)",

@@ -54,8 +54,15 @@ SYMPTOM_KEY = "symptom_report:{}"
 # (new information needs fresh eyes) or resolved.
 SYMPTOM_EPISODE_KEY = "symptom_episode:patient:{}"
 SUPPLY_KEY = "supply:dose_log:{}"
+# checkins.md: one open "check-in not done" alert per patient.
+MISSED_CHECK_IN_KEY = "missed_check_in:patient:{}"
 # Keys cleared on resolve: the next miss may open a new alert. The others are kept forever.
-KEYS_CLEARED_ON_RESOLVE = ("missed_dose:", "missed_infusion:", "symptom_episode:")
+KEYS_CLEARED_ON_RESOLVE = (
+    "missed_dose:",
+    "missed_infusion:",
+    "symptom_episode:",
+    "missed_check_in:",
+)
 KEYS_CLEARED_ON_ACKNOWLEDGE = ("symptom_episode:",)
 
 

@@ -132,6 +132,34 @@ def reminder_queue(
     return ids[0] if ids else None
 
 
+def reminders_queue_many(*, reminders: list[dict], now: datetime | None = None) -> list[int]:
+    """reminder_queue for many patients in one statement (a sweep): each item has the
+    keyword arguments of reminder_queue (patient, kind, title, body, dedup_key, open_path,
+    expires_at, tag). Returns the ids of the rows queued (keys used before queue nothing)."""
+    now = _now(now)
+    rows = []
+    for item in reminders:
+        patient = item["patient"]
+        message = {
+            "title": item["title"],
+            "body": item.get("body", ""),
+            "open_path": item.get("open_path", "/me/"),
+            "tag": item.get("tag") or item["kind"],
+        }
+        rows.append(
+            _delivery_row(
+                patient.pk if isinstance(patient, Patient) else int(patient),
+                kind=item["kind"],
+                dedup_key=item["dedup_key"],
+                message=message,
+                expires_at=item.get("expires_at"),
+                dose_id=None,
+                now=now,
+            )
+        )
+    return _deliveries_insert(rows)
+
+
 def _delivery_row(
     patient_id: int,
     *,

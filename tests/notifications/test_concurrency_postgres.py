@@ -114,3 +114,26 @@ def test_two_escalation_sweeps_at_once_escalate_once(patient):
         results = run_together(services.escalations_sweep, services.escalations_sweep)
     assert sum(r["escalated"] for r in results) == 5
     assert Alert.objects.filter(escalated_at__isnull=False).count() == 5
+
+
+def test_two_check_in_sweeps_at_once_open_remind_and_miss_once():
+    import time_machine
+
+    from medications.models import CheckIn
+    from notifications.services.check_ins import check_ins_sweep
+
+    team = CareTeamFactory()
+    patients = [PatientFactory(care_team=team) for _ in range(12)]
+    with time_machine.travel(START, tick=False):
+        for patient in patients:
+            prescribe(patient, now=START)
+        check_ins_sweep()
+    assert CheckIn.objects.count() == 12
+    opened_at = START + __import__("datetime").timedelta(days=3, hours=5)  # after the close
+    with time_machine.travel(opened_at, tick=False):
+        results = run_together(
+            lambda: check_ins_sweep(batch_size=5), lambda: check_ins_sweep(batch_size=5)
+        )
+    assert sum(r["missed"] for r in results) == 12
+    assert Alert.objects.filter(kind="missed_check_in").count() == 12
+    assert set(Alert.objects.values_list("occurrences", flat=True)) == {1}
