@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('medications', '0008_expected_symptoms'),
-        ('patients', '0004_has_bp_monitor'),
+        ('patients', '0008_has_bp_monitor'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0003_reminders_on_push_subscriptions'),
+        ('patients', '0007_audit_query_and_append_only_trigger'),
     ]
 
     operations = [
