@@ -14,7 +14,7 @@ from django.utils import timezone
 from patients.models import Patient
 from patients.selectors import get_or_404, visible_to
 
-from . import adherence, calendar
+from . import adherence, calendar, catalogue
 from .models import (
     Drug,
     ExpectedDose,
@@ -69,7 +69,13 @@ def doses_visible_to(user) -> QuerySet[ExpectedDose]:
 
 
 def dose_for(user, dose_id) -> ExpectedDose:
-    return get_or_404(doses_visible_to(user), dose_id, "dose")
+    """One dose the user may see, with its prescription, drug and patient. The drug comes
+    from the per-process catalogue (medications/catalogue.py), not a join: this read is on
+    every dose log (docs/benchmarks.md, benchmark 2)."""
+    qs = visible_to(user, ExpectedDose.objects.select_related("prescription", "patient"))
+    dose = get_or_404(qs, dose_id, "dose")
+    catalogue.attach_drug(dose.prescription)
+    return dose
 
 
 def doses_between(

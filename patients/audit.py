@@ -29,7 +29,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models.signals import post_init
+from django.db.models.signals import post_delete, post_init
 
 from .models import AuditEvent, Patient
 from .roles import role_of
@@ -47,6 +47,15 @@ class AuditScope:
 
     touched: dict[int, set[str]] = field(default_factory=dict)
     loaded: list[Patient] = field(default_factory=list)
+    # Patient instances with an id seen in this request, and ids deleted in it: a patient
+    # read from the database here and not deleted exists, so record() need not ask again
+    # (docs/benchmarks.md, benchmark 2).
+    instances: list[Patient] = field(default_factory=list)
+    deleted: set[int] = field(default_factory=set)
+
+    def read_ids(self) -> set[int]:
+        # `_state.adding` is False once Django has loaded the row (set after post_init).
+        return {p.pk for p in self.instances if not p._state.adding} - self.deleted
 
     def note(self, patient_id: int, what: str = "") -> None:
         notes = self.touched.setdefault(int(patient_id), set())
@@ -89,9 +98,17 @@ def _patient_loaded(sender, instance: Patient, **kwargs) -> None:
             scope.loaded.append(instance)
         else:
             scope.touched.setdefault(instance.pk, set())
+            scope.instances.append(instance)
+
+
+def _patient_deleted(sender, instance: Patient, **kwargs) -> None:
+    scope = _scope.get()
+    if scope is not None:
+        scope.deleted.add(instance.pk)
 
 
 post_init.connect(_patient_loaded, sender=Patient, dispatch_uid="patients.audit.loaded")
+post_delete.connect(_patient_deleted, sender=Patient, dispatch_uid="patients.audit.deleted")
 
 
 def _action_for(method: str, status: int) -> str:
@@ -190,9 +207,15 @@ def record(request, response, scope: AuditScope) -> int:
         scope.touched.setdefault(patient_id, set())
     if not scope.touched:
         return 0
-    existing = set(
-        Patient.objects.filter(pk__in=list(scope.touched)).order_by().values_list("pk", flat=True)
-    )
+    # Ids named by the URL or the answer, or of patients created here, may not (or no
+    # longer) exist; patients read from the database in this request do.
+    read = scope.read_ids()
+    unsure = [pk for pk in scope.touched if pk not in read]
+    existing = set(scope.touched) - set(unsure)
+    if unsure:
+        existing |= set(
+            Patient.objects.filter(pk__in=unsure).order_by().values_list("pk", flat=True)
+        )
     match = getattr(request, "resolver_match", None)
     view = (match.view_name if match else "") or "unresolved"
     role = role_of(user)

@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models.signals import pre_save
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
+
+from .authentication import TokenAuthentication
 
 logger = logging.getLogger(__name__)
 SLIDE_EVERY = timedelta(hours=1)
@@ -36,7 +37,8 @@ def token_ttl() -> timedelta:
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, with expiry after `API_TOKEN_TTL_DAYS` without use."""
+    """DRF's token authentication (reading the user's role groups with the token:
+    patients/authentication.py), with expiry after `API_TOKEN_TTL_DAYS` without use."""
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)

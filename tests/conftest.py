@@ -10,11 +10,15 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles_and_lockouts(settings):
-    """Each test starts with empty rate-limit counters and no sign-in lock-outs."""
+    """Each test starts with empty rate-limit counters, no sign-in lock-outs and no
+    per-process copies of roles or drugs."""
     from django.core.cache import cache
+
+    from core.process_cache import clear_all
 
     settings.AXES_ENABLED = False
     cache.clear()
+    clear_all()  # per-process copies of roles and drugs: ids are reused between tests
     yield
     cache.clear()
 

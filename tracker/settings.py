@@ -499,6 +499,9 @@ WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
 DELIVERY_STUCK_AFTER_SECONDS = int(os.environ.get("DELIVERY_STUCK_AFTER_SECONDS", 120))
 # How often the nurse queue refreshes itself (seconds).
 NURSE_QUEUE_POLL_SECONDS = int(os.environ.get("NURSE_QUEUE_POLL_SECONDS", 15))
+# Seconds a process keeps the drug catalogue and users' roles (core/process_cache.py); a
+# change made in another process is seen at the latest after this long.
+PROCESS_CACHE_SECONDS = int(os.environ.get("PROCESS_CACHE_SECONDS", 60))
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo-pass-2026")
 # FHIR (interop; docs/fhir.md). Our own code systems (symptoms, triage levels, alert kinds)
 # are named under this base; it should be a stable URL the Trust controls.

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from patients.roles import is_staff_member
@@ -194,12 +195,24 @@ def dose_log(
         return _replay(dose, existing)
 
 
+def _current_logs(dose_id):
+    return DoseLog.objects.filter(expected_dose_id=dose_id, superseded_at__isnull=True).order_by(
+        "-recorded_at", "-id"
+    )
+
+
 @transaction.atomic
 def _dose_log(*, dose, action, at, reason, note, recorded_by, key, now) -> DoseLogResult:
     # The row lock makes logging and the missed-dose sweep take turns on this dose; the
     # conditional update below is the second guard (it only applies to the state we read).
     loaded = dose
-    dose = ExpectedDose.objects.select_for_update().get(pk=loaded.pk)
+    # With the lock, the id of the dose's current log (most doses have none yet: then no
+    # second query; docs/benchmarks.md, benchmark 2).
+    dose = (
+        ExpectedDose.objects.select_for_update()
+        .annotate(current_log_id=Subquery(_current_logs(OuterRef("pk")).values("pk")[:1]))
+        .get(pk=loaded.pk)
+    )
     # Logging changes neither the prescription nor the patient: keep those the caller loaded
     # (the API's scoped read a moment ago) rather than join them again under the lock.
     for relation in ("prescription", "patient"):
@@ -213,7 +226,9 @@ def _dose_log(*, dose, action, at, reason, note, recorded_by, key, now) -> DoseL
                     {"idempotency_key": ["This Idempotency-Key was already used for another dose."]}
                 )
             return _replay(dose, earlier)
-    current = dose.logs.filter(superseded_at__isnull=True).order_by("-recorded_at", "-id").first()
+    current = None
+    if dose.current_log_id is not None:
+        current = _current_logs(dose.pk).first()
     if (
         current is not None
         and current.action == action
