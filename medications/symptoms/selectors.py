@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from patients.models import Patient
 from patients.selectors import get_or_404, visible_to
 
 from ..models import (
     AppointmentState,
+    CheckIn,
+    CheckInStatus,
     CourseStatus,
     InfusionAppointment,
     InfusionCourse,
@@ -247,3 +249,67 @@ def symptom_history(
 ) -> SymptomHistory:
     """One patient's reports since `since`, with chart series: two queries."""
     return symptom_histories([patient.pk], since, until)[patient.pk]
+
+
+# --- figures for the team (checkins.md, "Measure": check-in completion, target >= 90%) -----------
+
+
+@dataclass(frozen=True)
+class CheckInCompletion:
+    """Completed / due over a period: due = check-ins that opened in it and finished
+    (completed or missed); paused ones are not due, open ones not yet counted."""
+
+    completed: int
+    due: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.completed / self.due, 1) if self.due else None
+
+    @property
+    def meets_target(self) -> bool | None:
+        return None if self.percent is None else self.percent >= CHECK_IN_COMPLETION_TARGET
+
+
+CHECK_IN_COMPLETION_TARGET = 90.0
+
+
+def check_in_completion(
+    *,
+    since: datetime,
+    until: datetime,
+    patient_ids: Sequence[int] | None = None,
+    care_team_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Check-in completion over [since, until): {"overall": CheckInCompletion, "per_patient":
+    {patient id: ...}, "per_team": {care team id: ...}}, optionally for some patients or
+    teams only. One grouped query, whatever the number of patients. The nurse's metrics page
+    and patient page call this."""
+    rows = CheckIn.objects.filter(
+        status__in=[CheckInStatus.COMPLETED, CheckInStatus.MISSED],
+        opens_at__gte=since,
+        opens_at__lt=until,
+    )
+    if patient_ids is not None:
+        rows = rows.filter(patient_id__in=list(patient_ids))
+    if care_team_ids is not None:
+        rows = rows.filter(patient__care_team_id__in=list(care_team_ids))
+    grouped = (
+        rows.values("patient_id", "patient__care_team_id")
+        .annotate(due=Count("pk"), completed=Count("pk", filter=Q(status=CheckInStatus.COMPLETED)))
+        .order_by()
+    )
+    per_patient: dict[int, CheckInCompletion] = {}
+    teams: dict[int, list[int]] = {}
+    for row in grouped:
+        per_patient[row["patient_id"]] = CheckInCompletion(row["completed"], row["due"])
+        counts = teams.setdefault(row["patient__care_team_id"], [0, 0])
+        counts[0] += row["completed"]
+        counts[1] += row["due"]
+    return {
+        "overall": CheckInCompletion(
+            sum(c.completed for c in per_patient.values()), sum(c.due for c in per_patient.values())
+        ),
+        "per_patient": per_patient,
+        "per_team": {team: CheckInCompletion(*counts) for team, counts in teams.items()},
+    }

@@ -37,7 +37,16 @@ from patients import roles
 from patients.reminders import reminder_status, unreachable_patients
 from patients.selectors import care_teams_visible_to, patient_for
 
-from . import alert_context, alert_queue, baselines, charts, patient_page, timeline, words
+from . import (
+    alert_context,
+    alert_queue,
+    baselines,
+    charts,
+    check_in_figures,
+    patient_page,
+    timeline,
+    words,
+)
 from . import patient_list as patient_list_rows
 from .forms import (
     ChangeDoseForm,
@@ -426,6 +435,7 @@ def _patient_page(request, patient, *, bound=None, status=200):
         "nav": "patients",
         **_symptom_section(patient, now, rules),
         **baselines.expected_symptoms_section(patient, now, rules=rules),
+        "check_in_figures": check_in_figures.check_in_figures(patient, now),
     }
     return render(request, "notifications/patient_detail.html", context, status=status)
 
