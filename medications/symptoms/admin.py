@@ -10,19 +10,23 @@ the API.
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import Count, Max
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from ..models import SymptomReport, TriageRuleSet
+from . import rules_editor
 from . import services as symptom_services
-from .selectors import active_rules
+from .selectors import active_rules, active_ruleset
 
 # --- rule set -----------------------------------------------------------------------------------
 
@@ -31,80 +35,38 @@ def _pretty(rules: Any) -> str:
     return json.dumps(rules, indent=2, ensure_ascii=False)
 
 
-def _without_version(rules: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in rules.items() if key != "version"}
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-class TriageRuleSetForm(forms.ModelForm):
-    rules_json = forms.CharField(
-        label="Rules (JSON)",
-        widget=forms.Textarea(
-            attrs={"rows": 40, "cols": 110, "spellcheck": "false", "class": "vLargeTextField"}
-        ),
-        help_text=(
-            "Saving stores these rules as a NEW version and makes it the active one; the "
-            "version shown stays exactly as it is, and reports keep the version that graded "
-            "them. The version number inside is set for you. After changing the product "
-            "defaults in code, regenerate docs/triage.md."
-        ),
-    )
-    change_note = forms.CharField(
-        label="What changed and why",
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 110}),
-        help_text="Kept with the new version (for example the governance decision it follows).",
-    )
-
-    class Meta:
-        model = TriageRuleSet
-        fields: list[str] = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        rules = self.instance.rules if self.instance.pk else active_rules()
-        self.fields["rules_json"].initial = _pretty(rules)
-
-    def clean_rules_json(self) -> dict[str, Any]:
-        text = self.cleaned_data["rules_json"]
-        try:
-            rules = json.loads(text, parse_constant=_refuse_constant)
-        except ValueError as exc:
-            raise ValidationError(f"This is not valid JSON: {exc}") from exc
-        if not isinstance(rules, dict):
-            raise ValidationError("The rule set must be a JSON object ({ ... }).")
-        if self.instance.pk and _without_version(rules) == _without_version(self.instance.rules):
-            raise ValidationError(
-                f"Nothing has changed: this is version {self.instance.version}. Edit the "
-                "rules to make a new version, or use the action 'Make active' on the list."
-            )
-        candidate = copy.deepcopy(rules)
-        candidate["version"] = (TriageRuleSet.objects.aggregate(top=Max("version"))["top"] or 0) + 1
-        problems = symptom_services.triage_ruleset_problems(candidate)
-        if problems:
-            raise ValidationError(["This rule set cannot be used:", *problems])
-        return rules
-
-
 @admin.register(TriageRuleSet)
 class TriageRuleSetAdmin(admin.ModelAdmin):
-    form = TriageRuleSetForm
+    """Versions are shown read-only; "Edit the rules" (the add button, or "Make a new version
+    from this one" on a version) opens the rules as a table (rules_editor.py), previews what
+    changes against the live version, and saves a NEW version, made active."""
+
     list_display = ["version", "is_active", "created_at", "created_by", "notes", "reports"]
     list_filter = ["is_active"]
     ordering = ["-version"]
-    readonly_fields = ["version", "is_active", "created_at", "created_by", "notes"]
+    readonly_fields = [
+        "version",
+        "is_active",
+        "created_at",
+        "created_by",
+        "notes",
+        "new_version_link",
+        "rules_as_json",
+    ]
+    fieldsets = [
+        (None, {"fields": ["version", "is_active", "created_at", "created_by", "notes"]}),
+        ("Change the rules", {"fields": ["new_version_link"]}),
+        ("The rules as stored (read only)", {"fields": ["rules_as_json"], "classes": ["collapse"]}),
+    ]
     actions = ["make_active"]
 
-    def get_fieldsets(self, request, obj=None):
-        if obj is None:
-            return [(None, {"fields": ["rules_json", "change_note"]})]
-        return [
-            (None, {"fields": ["version", "is_active", "created_at", "created_by", "notes"]}),
-            ("Make a new version from this one", {"fields": ["rules_json", "change_note"]}),
-        ]
+    def get_urls(self):
+        edit = path(
+            "edit/",
+            self.admin_site.admin_view(self.edit_rules_view),
+            name="medications_triageruleset_edit",
+        )
+        return [edit, *super().get_urls()]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(report_count=Count("reports"))
@@ -113,26 +75,87 @@ class TriageRuleSetAdmin(admin.ModelAdmin):
     def reports(self, ruleset: TriageRuleSet) -> int:
         return ruleset.report_count
 
+    @admin.display(description="New version")
+    def new_version_link(self, ruleset: TriageRuleSet) -> str:
+        url = reverse("admin:medications_triageruleset_edit") + f"?from={ruleset.pk}"
+        return format_html(
+            '<a class="button" href="{}">Make a new version from this one</a> Versions are '
+            "never edited: saving makes a new version and makes it the active one.",
+            url,
+        )
+
+    @admin.display(description="Rules (JSON)")
+    def rules_as_json(self, ruleset: TriageRuleSet) -> str:
+        return format_html("<pre>{}</pre>", _pretty(ruleset.rules))
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # results point at their version for good
 
-    def save_model(self, request, obj, form, change):
-        previous = obj.version if change else None
-        created = symptom_services.triage_ruleset_publish(
-            rules=form.cleaned_data["rules_json"],
-            notes=form.cleaned_data["change_note"],
-            created_by=request.user,
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a version is never edited; the edit view makes a new one
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:medications_triageruleset_edit"))
+
+    def edit_rules_view(self, request):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        live = active_ruleset()
+        base_set = live
+        if request.GET.get("from"):
+            base_set = TriageRuleSet.objects.filter(pk=_whole(request.GET["from"])).first() or live
+        form = rules_editor.TriageRulesForm(
+            request.POST if request.method == "POST" else None, base=base_set.rules
         )
-        # The admin goes on (history entry, redirect) with the new version.
-        obj.pk = created.pk
-        obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
-        kept = f" Version {previous} is kept unchanged." if previous else ""
+        preview = None
+        if request.method == "POST" and form.is_valid():
+            rules = form.rules()
+            if rules_editor.same_rules(rules, live.rules):
+                form.add_error(
+                    None,
+                    f"Nothing changes against the live version {live.version}: change a value "
+                    "in the table, or use 'Make active' on the list to go back to a version.",
+                )
+            elif "_save" in request.POST and not form.cleaned_data["change_note"].strip():
+                form.add_error("change_note", "Say what changed and why: it is kept with it.")
+            elif "_save" in request.POST:
+                return self._publish(request, rules, form.cleaned_data["change_note"], live)
+            else:
+                preview = rules_editor.changes(live.rules, rules)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Edit the triage rules",
+            "form": form,
+            "live": live,
+            "base": base_set,
+            "preview": preview,
+            "errors": form.non_field_errors(),
+            **rules_editor.table_context(form),
+        }
+        status = 400 if request.method == "POST" and form.errors else 200
+        return TemplateResponse(
+            request, "admin/medications/triageruleset/edit_rules.html", context, status=status
+        )
+
+    def _publish(self, request, rules, note, live):
+        try:
+            created = symptom_services.triage_ruleset_publish(
+                rules=rules, notes=note.strip(), created_by=request.user
+            )
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        changed = rules_editor.changes(live.rules, created.rules)
+        self.log_addition(request, created, [{"added": {}}])
         self.message_user(
             request,
-            f"Saved as version {created.version}, now active: new reports are graded with it."
-            + kept,
+            f"Saved as version {created.version}, now active: new reports are graded with it. "
+            f"Version {live.version} is kept unchanged. {len(changed)} change"
+            f"{'' if len(changed) == 1 else 's'}: " + " ".join(changed),
             messages.SUCCESS,
         )
+        return HttpResponseRedirect(reverse("admin:medications_triageruleset_changelist"))
 
     @admin.action(description="Make active (new reports are graded with it)")
     def make_active(self, request, queryset):
@@ -146,6 +169,13 @@ class TriageRuleSetAdmin(admin.ModelAdmin):
             self.message_user(request, f"This version cannot be used: {problems}", messages.ERROR)
             return
         self.message_user(request, f"Version {ruleset.version} is now active.", messages.SUCCESS)
+
+
+def _whole(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 # --- symptom reports ----------------------------------------------------------------------------

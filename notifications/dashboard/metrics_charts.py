@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .charts import AMBER, BLUE, GREEN, GRID, INK, LEFT, MUTED, RED, RIGHT, WIDTH, Chart
+from .charts import _short as short
 from .charts import _svg as svg
 from .charts import _text as text
 
@@ -76,7 +77,7 @@ def bar_chart(
         )
     for index, bar in enumerate(bars):
         y = top + index * (BAR + GAP)
-        body.append(text(LEFT - 10, y + BAR - 4, bar.label, anchor="end"))
+        body.append(text(LEFT - 10, y + BAR - 4, short(bar.label, 28), anchor="end"))
         start = 0.0
         for segment in bar.segments:
             if segment.value <= 0:

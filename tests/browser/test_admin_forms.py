@@ -102,3 +102,22 @@ def test_audit_list_and_team_page_are_accessible(live_server, page, admin_user, 
     expect(page.get_by_role("combobox", name=re.compile("^User"))).to_have_count(1)
     expect(page.get_by_role("combobox", name=re.compile("^Care team"))).to_have_count(1)
     assert_accessible(page)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_triage_rules_as_a_table_preview_then_save(live_server, page, admin_user):
+    sign_in(page, live_server, admin_user.username, PASSWORD)
+    page.goto(f"{live_server.url}/admin/medications/triageruleset/add/")
+    assert page.get_by_role("heading", name="Symptoms: what each grade says and its level")
+    assert_accessible(page)
+    page.get_by_label("Diarrhoea, grade 2: level").select_option("red")
+    page.get_by_label("Amber items in one report that make it red").fill("3")
+    page.get_by_role("button", name="Preview the changes").click()
+    preview = page.locator(".rules-preview").inner_text()
+    assert "Diarrhoea, grade 2: amber → red." in preview
+    assert "Amber items that make a report red: 2 → 3." in preview
+    assert_accessible(page)
+    screenshot(page, "admin-triage-rules-preview")
+    page.get_by_label("What changed and why").fill("Governance review")
+    page.get_by_role("button", name="Save as a new version").click()
+    assert "Saved as version 2, now active" in page.locator(".messagelist").inner_text()

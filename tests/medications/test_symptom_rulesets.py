@@ -2,7 +2,6 @@
 code change; every result records the version that produced it)."""
 
 import copy
-import json
 from datetime import timedelta
 
 import pytest
@@ -135,56 +134,7 @@ def admin_site(client, admin_user):
     return client
 
 
-def test_admin_shows_the_active_version_as_pretty_json(admin_site):
-    version_1 = TriageRuleSet.objects.get()
-    listing = admin_site.get(ADMIN)
-    assert listing.status_code == 200
-    page = admin_site.get(f"{ADMIN}{version_1.pk}/change/")
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "&quot;graded_symptoms&quot;: {\n" in html  # indented JSON
-    assert "Saving stores these rules as a NEW version" in html
-
-
-def test_saving_an_edit_in_admin_creates_a_new_active_version(admin_site, admin_user):
-    version_1 = TriageRuleSet.objects.get()
-    rules = stricter_blood_pressure()
-    response = admin_site.post(
-        f"{ADMIN}{version_1.pk}/change/",
-        {"rules_json": json.dumps(rules, indent=2), "change_note": "Amber BP from 130"},
-        follow=True,
-    )
-    assert response.status_code == 200
-    assert "Saved as version 2, now active" in response.content.decode()
-
-    version_1.refresh_from_db()
-    version_2 = TriageRuleSet.objects.get(version=2)
-    assert version_1.rules == DEFAULT_RULES and not version_1.is_active  # unchanged
-    assert version_2.is_active and version_2.notes == "Amber BP from 130"
-    assert version_2.created_by == admin_user
-    assert version_2.rules["measurements"]["blood_pressure"]["levels"]["amber"][0] == {
-        "figure": "systolic_bp",
-        "at_or_above": 130,
-    }
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("{not json", "not valid JSON"),
-        ("[1, 2]", "must be a JSON object"),
-        (json.dumps({"version": 9}), "cannot be used"),
-        (json.dumps(DEFAULT_RULES), "Nothing has changed"),
-    ],
-)
-def test_admin_refuses_invalid_or_unchanged_rules_with_a_clear_message(admin_site, text, message):
-    version_1 = TriageRuleSet.objects.get()
-    response = admin_site.post(
-        f"{ADMIN}{version_1.pk}/change/", {"rules_json": text, "change_note": "try"}
-    )
-    assert response.status_code == 200  # the form again, with the error
-    assert message in response.content.decode()
-    assert TriageRuleSet.objects.count() == 1
+# The table editor (new versions from the admin): tests/medications/test_admin_triage_rules.py.
 
 
 def test_admin_action_makes_an_earlier_version_active_again(admin_site):
