@@ -4,12 +4,96 @@ advice-line number."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from ..models import SymptomReportStatus, TriageLevel
+from ..symptoms import selectors as symptom_selectors
 from ..symptoms import triage
 from .symptom_chart import _grade_text
+from .words import _sentence_case, day_phrase, time_phrase
 
 SYMPTOM_HISTORY = timedelta(days=28)
+# Today lists the reports of the last days with where each stands.
+RECENT_REPORTS = timedelta(days=7)
+# checkins.md "Emergencies first": a red report with one of these puts Call 999 first.
+EMERGENCY_FLAGS = (
+    "chest_pain",
+    "vomiting_blood",
+    "coughing_blood",
+    "bleeding",
+    "fainting",
+    "seizure",
+    "confusion",
+)
+EMERGENCY_GRADED = {"breathlessness": 3}
+NOTHING_MORE = "Your team looked at this; nothing else is needed now."
+
+
+def _grades(report) -> dict[str, int]:
+    return {
+        item.get("code"): item.get("grade")
+        for item in (report.symptoms if isinstance(report.symptoms, list) else [])
+        if isinstance(item, dict) and isinstance(item.get("grade"), int)
+    }
+
+
+def is_emergency(report) -> bool:
+    """checkins.md "Emergencies first"."""
+    if report.triage_level != TriageLevel.RED:
+        return False
+    grades = _grades(report)
+    if any(grades.get(code, 0) >= 1 for code in EMERGENCY_FLAGS):
+        return True
+    return any(grades.get(code, 0) >= grade for code, grade in EMERGENCY_GRADED.items())
+
+
+@dataclass
+class ReportStatusWords:
+    state: str  # "sent", "seen", "closed", or "saved" (green: no alert, nobody will call)
+    label: str  # a short word for lists: Sent / Seen / Closed / Saved
+    words: str  # a sentence (checkins.md "Telling the patient what happened")
+    message: str  # the nurse's short message to the patient, if any
+
+    @property
+    def heard_back(self) -> bool:
+        return self.state in (SymptomReportStatus.SEEN, SymptomReportStatus.CLOSED)
+
+
+def report_status(report, zone: ZoneInfo, today: date) -> ReportStatusWords:
+    """Where a report stands, in plain words (checkins.md "Telling the patient")."""
+    message = report.message_to_patient or ""
+    if report.closed_at is not None:
+        outcome = report.outcome_text or NOTHING_MORE
+        when = time_phrase(report.closed_at, zone, today)
+        return ReportStatusWords(
+            SymptomReportStatus.CLOSED, "Closed", f"Closed at {when}. {outcome}", message
+        )
+    if report.seen_at is not None:
+        when = time_phrase(report.seen_at, zone, today)
+        return ReportStatusWords(
+            SymptomReportStatus.SEEN,
+            "Seen",
+            f"Seen by your team at {when}. They will be in touch if they need to be.",
+            message,
+        )
+    if report.triage_level in (TriageLevel.RED, TriageLevel.AMBER) and not report.expected_only:
+        return ReportStatusWords(
+            SymptomReportStatus.SENT,
+            "Sent",
+            "Sent to your team. They have not looked at it yet.",
+            message,
+        )
+    if not report.triage_level:
+        return ReportStatusWords(
+            SymptomReportStatus.SENT, "Sent", "Sent. It has not been checked yet.", message
+        )
+    return ReportStatusWords(
+        "saved",
+        "Saved",
+        "Saved in your record. Nobody needs to call you about it; report again if it gets worse.",
+        message,
+    )
 
 
 @dataclass
@@ -109,3 +193,43 @@ def red_measurement_text(rules: dict, key: str) -> str:
         else:
             parts.append(f"below {condition['below']} {unit}")
     return ", or ".join(parts)
+
+
+@dataclass
+class RecentReport:
+    report: object
+    when: str
+    level: str
+    status: ReportStatusWords
+
+
+def recent_reports(user, patient, now: datetime, limit: int = 3) -> list[RecentReport]:
+    """Today's "Your recent reports": the last few of the last 7 days, with where each
+    stands (checkins.md "Telling the patient"). One query."""
+    zone = patient.zone
+    today = now.astimezone(zone).date()
+    reports = (
+        symptom_selectors.symptom_reports_visible_to(user)
+        .filter(patient=patient, reported_at__gte=now - RECENT_REPORTS)
+        .order_by("-reported_at", "-id")[:limit]
+    )
+    return [
+        RecentReport(
+            report=report,
+            when=_sentence_case(
+                f"{day_phrase(report.reported_at.astimezone(zone).date(), today)} at "
+                f"{report.reported_at.astimezone(zone):%H:%M}"
+            ),
+            level=report.triage_level,
+            status=report_status(report, zone, today),
+        )
+        for report in reports
+    ]
+
+
+def with_status(rows: list, *, zone: ZoneInfo, now: datetime) -> list:
+    """History's report rows, each with where it stands."""
+    today = now.astimezone(zone).date()
+    for row in rows:
+        row.status = report_status(row.report, zone, today)
+    return rows

@@ -101,6 +101,7 @@ class ReportRow:
     items: list[tuple[str, str]]  # (label, answer) for everything above "none"
     temperature: Decimal | None
     blood_pressure: str
+    status: object = None  # report.ReportStatusWords, set by the History page
 
 
 def _label(labels: dict[str, str], rules: dict, code: str) -> str:

@@ -91,6 +91,7 @@ def today(request):
         # checkins.md: an open check-in comes first on Today.
         "check_in": check_in_page.check_in_card(patient, now, symptom_selectors.active_rules()),
         "off_items": [item for item in tablets if item.cycle is not None and not item.cycle.on],
+        "recent_reports": report_page.recent_reports(request.user, patient, now),
         "nav": "today",
     }
     return render(request, "medications/today.html", context)
@@ -290,9 +291,12 @@ def symptom_new(request):
 def symptom_result(request, report_id: int):
     report = symptom_selectors.symptom_report_for(request.user, report_id)  # own only
     rules = report.ruleset.rules if report.ruleset_id else symptom_selectors.active_rules()
+    zone = request.patient.zone
     context = {
         "report": report,
         "result": report_page.report_result(report, rules),
+        "status": report_page.report_status(report, zone, timezone.now().astimezone(zone).date()),
+        "emergency": report_page.is_emergency(report),
         "nav": "symptoms",
     }
     return render(request, "medications/symptom_result.html", context)
@@ -337,7 +341,11 @@ def history(request):
         "chart": symptom_chart.symptom_chart(
             symptom_history, zone=patient.zone, now=now, rules=rules
         ),
-        "reports": symptom_chart.report_rows(symptom_history, zone=patient.zone, rules=rules),
+        "reports": report_page.with_status(
+            symptom_chart.report_rows(symptom_history, zone=patient.zone, rules=rules),
+            zone=patient.zone,
+            now=now,
+        ),
         "nav": "history",
     }
     return render(request, "medications/history.html", context)
