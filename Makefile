@@ -26,7 +26,7 @@ run: migrate
 	$(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Open http://127.0.0.1:$${WEB_PORT:-8000}/ and sign in with a login above."
-	@echo "  Database: $${DATABASE_URL:-SQLite file var/tracker.sqlite3}; broker: $${REDIS_URL:-filesystem queue under var/broker}"
+	@echo "  Database: $${DATABASE_URL:-SQLite file $${VAR_DIR:-var}/tracker.sqlite3}; broker: $${REDIS_URL:-filesystem queue under $${VAR_DIR:-var}/broker}; beat schedule, e-mail and exports under $${VAR_DIR:-var}/"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish
+from celery.signals import before_task_publish, task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
 
@@ -21,3 +21,20 @@ def _beat_heartbeat(sender=None, **kwargs):
         from .health import beat_published
 
         beat_published()
+
+
+@task_prerun.connect(dispatch_uid="tracker.periodic_job_lock_take")
+def _take_periodic_job_lock(sender=None, **kwargs):
+    """On SQLite each periodic job waits for any other to finish (tracker/joblock.py)."""
+    from . import joblock
+
+    if sender is not None and sender.name in joblock.periodic_task_names():
+        joblock.acquire()
+
+
+@task_postrun.connect(dispatch_uid="tracker.periodic_job_lock_release")
+def _release_periodic_job_lock(sender=None, **kwargs):
+    from . import joblock
+
+    if sender is not None and sender.name in joblock.periodic_task_names():
+        joblock.release()

@@ -143,7 +143,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "tracker.sqlite3",
             "OPTIONS": {
-                "timeout": 20,
+                # Seconds a write waits for another process's (periodic jobs also take turns:
+                # tracker/joblock.py).
+                "timeout": float(os.environ.get("SQLITE_BUSY_TIMEOUT", 20)),
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
