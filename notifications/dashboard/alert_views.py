@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -58,6 +59,7 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
             "late_lines": words.late_log_lines(alert),
             "expected_symptoms": baselines.expected_symptom_lines(patient, now, rules),
             "zone": patient.zone,
+            "show_zone": patient.timezone != settings.TIME_ZONE,
             "reasons": words.alert_reasons(alert, rules),
             "events": [
                 (event, words.event_words(event, channel_names)) for event in alert.events.all()

@@ -169,7 +169,7 @@ class ResolveForm(DashboardForm):
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = list(AlertOutcome.choices)
         self.fields["prescriptions"].choices = [
-            (p.pk, f"{p.drug.name} {p.dose_mg.normalize():f} mg" + _status_words(p))
+            (p.pk, f"{_name(p)} {p.dose_mg.normalize():f} mg" + _status_words(p))
             for p in prescriptions
         ]
         self.steps = {}
@@ -178,7 +178,7 @@ class ResolveForm(DashboardForm):
             for step in lower_steps(prescription):
                 key = f"{prescription.pk}:{step.id}"
                 self.steps[key] = (prescription.pk, step)
-                dose_choices.append((key, f"{prescription.drug.name}: {step.label}"))
+                dose_choices.append((key, f"{_name(prescription)}: {step.label}"))
         self.fields["new_dose"].choices = dose_choices
         if not prescriptions:
             del self.fields["prescriptions"]
@@ -212,6 +212,11 @@ class ResolveForm(DashboardForm):
         elif outcome == AlertOutcome.SAME_DAY_ASSESSMENT:
             arguments["attend_at"] = data.get("attend_at")
         return arguments
+
+
+def _name(prescription) -> str:
+    name = prescription.drug.name
+    return name[:1].upper() + name[1:]
 
 
 def _status_words(prescription) -> str:

@@ -222,8 +222,7 @@ def test_dashboard_pages_are_accessible_and_look_calm(
 
     page.goto(f"{live_server.url}/nurse/alerts/{red_alert.pk}/")
     expect(page.get_by_text("Vomiting blood").first).to_be_visible()
-    assert_accessible(page)
-    screenshot(page, "nurse-alert-desktop")
+    assert_accessible(page)  # its screenshot: test_nurse_dashboard_alert_context.py
 
     # A prescription action sent with problems: the page comes back with them next to the
     # fields and a summary at the top, and is still accessible.
