@@ -266,7 +266,10 @@ def test_regorafenib_is_one_request_per_cycle_of_21_days(patient):
         patient, "regorafenib", times=["09:00"], dose="160", start=start, now=utc(2026, 1, 5, 7)
     )
     with time_machine.travel(utc(2026, 2, 20, 12), tick=False):
-        requests = _requests(fhir_client(patient.user), patient)
+        client = fhir_client(patient.user)
+        requests = _requests(client, patient)
+        # same moment: the token was last used now, so it has not expired (API_TOKEN_TTL_DAYS)
+        medication = client.get(f"{FHIR}/Medication/regorafenib").json()
     bounds = [r["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] for r in requests]
     assert bounds == [
         {"start": "2026-01-05", "end": "2026-01-25"},
@@ -278,7 +281,6 @@ def test_regorafenib_is_one_request_per_cycle_of_21_days(patient):
         "160 mg once daily at 09:00, days 1-21 of cycle 2"
     )
     assert requests[0]["medicationReference"] == {"reference": "Medication/regorafenib"}
-    medication = fhir_client(patient.user).get(f"{FHIR}/Medication/regorafenib").json()
     assert medication["code"]["coding"][0] == {
         "system": "http://snomed.info/sct",
         "code": "702804006",
