@@ -1,11 +1,12 @@
 """How the advice line is doing: the figures of /nurse/metrics/ (docs/nurse-dashboard.md,
 "Advice-line metrics").
 
-Two reads (the alerts raised in the period, one row each; the number of symptom reports),
-whatever the period: percentiles need every value, and neither SQLite nor Django's ORM has
-a portable percentile, so the alert rows come back as plain tuples and the figures are worked
-out here. Everything below the reads is pure (plain values in, a `Metrics` out), so the tests
-check it against figures worked out by hand.
+Three reads whatever the period: the alerts raised in it (one row each), the number of
+symptom reports, and check-in completion (medications.symptoms.selectors). Percentiles need
+every value, and neither SQLite nor Django's ORM has a portable percentile, so the alert rows
+come back as plain tuples and the figures are worked out here. Everything below the reads is
+pure (plain values in, a `Metrics` out), so the tests check it against figures worked out by
+hand.
 
 Definitions (the same words are on the page):
 - The period is whole local days (the advice line's zone, notifications.rules.TEAM_ZONE):
@@ -31,6 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from django.db.models import QuerySet
 
 from medications.models import SymptomReport
+from medications.symptoms.selectors import CHECK_IN_COMPLETION_TARGET, check_in_completion
 from patients.selectors import visible_to
 
 from .. import rules
@@ -44,6 +46,7 @@ DAY_STARTS = time(8, 0)
 EVENING_STARTS = time(18, 0)
 LEVELS = (AlertLevel.RED, AlertLevel.AMBER, AlertLevel.GREEN)
 TARGET_WORDS = {AlertLevel.RED: "30 minutes", AlertLevel.AMBER: "4 hours"}
+CHECK_IN_TARGET = CHECK_IN_COMPLETION_TARGET  # percent (checkins.md, "Measure")
 
 
 # --- the period -----------------------------------------------------------------------------
@@ -195,10 +198,16 @@ class Metrics:
     weekend: int = 0
     reports: int = 0
     report_alerts: int = 0
+    check_ins_completed: int = 0
+    check_ins_due: int = 0  # completed or missed (paused ones are not asked, open ones not yet)
 
     @property
     def out_of_hours(self) -> int:
         return self.weekday_night + self.weekend
+
+    @property
+    def check_in_completion(self) -> float | None:
+        return share(self.check_ins_completed, self.check_ins_due)
 
     @property
     def alerts_per_100_reports(self) -> float | None:
@@ -242,8 +251,18 @@ def summarise(
     return metrics
 
 
-def advice_line_metrics(user, *, team_id: int | None, period: Period, now: datetime) -> Metrics:
-    """The page's figures: two queries whatever the period."""
+def advice_line_metrics(
+    user, *, team_id: int | None, team_ids: Sequence[int], period: Period, now: datetime
+) -> Metrics:
+    """The page's figures: three queries whatever the period. `team_ids`: the teams the user
+    may see (care_teams_visible_to), for the check-ins, which belong to patients."""
     facts = alert_facts(user, team_id=team_id, period=period)
     reports = symptom_report_count(user, team_id=team_id, period=period)
-    return summarise(facts, reports=reports, period=period, now=now)
+    metrics = summarise(facts, reports=reports, period=period, now=now)
+    completion = check_in_completion(
+        since=period.since,
+        until=period.until,
+        care_team_ids=[team_id] if team_id else list(team_ids),
+    )["overall"]
+    metrics.check_ins_completed, metrics.check_ins_due = completion.completed, completion.due
+    return metrics

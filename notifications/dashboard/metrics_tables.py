@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..models import AlertKind, AlertLevel, AlertOutcome
 from .charts import Chart
-from .metrics import LEVELS, TARGET_WORDS, Metrics, Spread, share
+from .metrics import CHECK_IN_TARGET, LEVELS, TARGET_WORDS, Metrics, Spread, share
 from .metrics_charts import Bar, Segment, bar_chart
 
 NO_DATA = "No data"
@@ -253,6 +253,34 @@ def _reports_table(m: Metrics) -> Table:
     )
 
 
+def _check_ins_table(m: Metrics) -> Table:
+    completion = percent(m.check_in_completion)
+    rows = (
+        ("Check-ins due", (count(m.check_ins_due),)),
+        ("Completed", (count(m.check_ins_completed),)),
+        ("Completion", (completion,)),
+    )
+    target = f"{CHECK_IN_TARGET:.0f}%"
+    chart = bar_chart(
+        chart_id="chart-check-ins",
+        title="Check-in completion (%)",
+        description=f"{m.check_ins_completed} of {m.check_ins_due} check-ins due were completed "
+        f"({completion.text}); the target is {target} or more.",
+        bars=[Bar("Completed", (Segment(m.check_in_completion or 0),), completion.text)],
+        scale_max=100,
+        mark=(CHECK_IN_TARGET, f"target {target}"),
+    )
+    return Table(
+        "check-ins",
+        "Check-in completion",
+        "Scheduled check-ins that opened in the period and finished: completed by a report, or "
+        f"missed. Paused ones were not asked; open ones are not counted yet. Target {target}.",
+        ("Figure",),
+        rows,
+        chart,
+    )
+
+
 def metrics_tables(m: Metrics) -> list[Table]:
     return [
         _alerts_table(m),
@@ -276,6 +304,7 @@ def metrics_tables(m: Metrics) -> list[Table]:
         _outcomes_table(m),
         _hours_table(m),
         _reports_table(m),
+        _check_ins_table(m),
     ]
 
 

@@ -95,7 +95,9 @@ def metrics_page(request):
     }
     if period is None:
         return render(request, "notifications/metrics.html", context, status=400)
-    figures = metrics.advice_line_metrics(request.user, team_id=team_id, period=period, now=now)
+    figures = metrics.advice_line_metrics(
+        request.user, team_id=team_id, team_ids=[t.pk for t in teams], period=period, now=now
+    )
     query = {
         "team": team_id or "",
         "first_day": period.first_day.isoformat(),
@@ -134,7 +136,9 @@ def metrics_download(request):
             for name, errors in form.errors.items()
         )
         return HttpResponse(problems, status=400, content_type="text/plain; charset=utf-8")
-    figures = metrics.advice_line_metrics(request.user, team_id=team_id, period=period, now=now)
+    figures = metrics.advice_line_metrics(
+        request.user, team_id=team_id, team_ids=[t.pk for t in teams], period=period, now=now
+    )
     body = metrics_csv(
         metrics_tables(figures),
         period_words=_period_words(period),

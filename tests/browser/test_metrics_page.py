@@ -44,7 +44,7 @@ def test_metrics_page_from_the_navigation(live_server, page, phone_page, nurse, 
     page.goto(f"{live_server.url}/nurse/")
     page.get_by_role("link", name="Metrics").click()
     assert page.get_by_role("heading", name="Advice-line metrics").is_visible()
-    assert page.locator("svg.nd-chart").count() == 8
+    assert page.locator("svg.nd-chart").count() == 9
     assert page.get_by_role("table", name="Time to acknowledge").is_visible()
     assert_accessible(page)
     screenshot(page, "nurse-metrics-desktop")

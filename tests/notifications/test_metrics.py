@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 import pytest
 import time_machine
 
-from medications.models import SymptomReport
+from medications.models import CheckIn, SymptomReport
 from notifications.models import Alert, AlertKind, AlertOutcome
 from tests.factories import PatientFactory
 
@@ -109,7 +109,34 @@ def history(team, other_team):
     SymptomReport.objects.create(patient=patient, reported_at=at(21, 22, 0))
     SymptomReport.objects.create(patient=stranger, reported_at=at(23, 1))
     SymptomReport.objects.create(patient=stranger, reported_at=at(23, 2))
+    # Check-ins opened in the period: 3 completed and 1 missed are due (75%); a paused one was
+    # not asked and an open one is not counted yet. Not counted either: one that opened the day
+    # before the period, one of the other team's patient.
+    for n, (status, opens) in enumerate(
+        [
+            ("completed", at(22, 9)),
+            ("completed", at(24, 9)),
+            ("completed", at(26, 10)),
+            ("missed", at(27, 10)),
+            ("paused", at(23, 9)),
+            ("open", at(27, 12)),
+            ("completed", at(21, 9)),
+        ]
+    ):
+        check_in(patient, n, status, opens)
+    check_in(stranger, 99, "completed", at(23, 9))
     return patient
+
+
+def check_in(patient, n, status, opens):
+    CheckIn.objects.create(
+        patient=patient,
+        kind="weekly",
+        source_key=f"test:{patient.pk}:{n}",
+        opens_at=opens,
+        closes_at=opens + timedelta(hours=72),
+        status=status,
+    )
 
 
 class TableReader(HTMLParser):
@@ -231,9 +258,14 @@ def test_metrics_page_figures_worked_out_by_hand(client, nurse, history):
     assert got("Symptom reports", "Alerts from symptom reports", "Figure") == "8"
     assert got("Symptom reports", "Alerts per 100 reports", "Figure") == "50.0"
 
+    c = "Check-in completion"
+    assert got(c, "Check-ins due", "Figure") == "4"
+    assert got(c, "Completed", "Figure") == "3"
+    assert got(c, "Completion", "Figure") == "75.0%"
+
     # A chart per table, each with its title and a description in words.
     html = response.content.decode()
-    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="nd-chart"') == 8
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="nd-chart"') == 9
     assert "7 of 10 alerts (70.0%) were raised out of hours." in html
 
 
@@ -265,6 +297,8 @@ def test_admin_sees_every_team_and_can_pick_one(client, admin_user, history, tea
     cells = page_cells(client.get(f"/nurse/metrics/?{PERIOD}").content.decode())
     assert cells[("Alerts by kind and level", "All kinds", "All levels")] == "11"
     assert cells[("Symptom reports", "Symptom reports sent", "Figure")] == "18"
+    assert cells[("Check-in completion", "Check-ins due", "Figure")] == "5"
     one = page_cells(client.get(f"/nurse/metrics/?{PERIOD}&team={other_team.pk}").content.decode())
     assert one[("Alerts by kind and level", "All kinds", "All levels")] == "1"
     assert one[("Symptom reports", "Symptom reports sent", "Figure")] == "2"
+    assert one[("Check-in completion", "Completion", "Figure")] == "100.0%"
