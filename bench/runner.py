@@ -1,13 +1,14 @@
-"""Runs the six benchmarks, prints one table and writes it to docs/benchmarks.md.
+"""Runs the seven benchmarks, prints one table and writes it to docs/benchmarks.md.
 
-    make bench                          # all six at full scale (10,000 patients)
+    make bench                          # all seven at full scale (10,000 patients)
     make bench BENCH_ARGS="--only 1,5"  # some of them
     make bench BENCH_ARGS="--quick"     # 1,000 patients, fewer repetitions (a try-out)
 
 Full scale: sweep at 1,000 and 10,000 patients, 10,000 x 14 days of generation, 100,000
 alerts in the nurse queue, the dose-logging API under gunicorn and 200 symptom reports
 through Redis and a Celery worker, and FHIR $everything for a year of one patient's
-treatment (`--only 6` runs that alone).
+treatment (`--only 6` runs that alone), and the check-in sweep at 1,000 and 10,000
+patients (`--only 7`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ TINY = Scale(
 def run_benchmarks(scale: Scale, only: set[int], results: Results, *, http: bool = True) -> None:
     """Run the chosen benchmarks on the current database (the bench's own, or a test
     database for the smoke test)."""
-    from . import fhir_everything, generation, nurse_queue, sweep
+    from . import check_ins, fhir_everything, generation, nurse_queue, sweep
 
     def timed(number: int, label: str, fn) -> None:
         if number not in only:
@@ -122,6 +123,13 @@ def run_benchmarks(scale: Scale, only: set[int], results: Results, *, http: bool
         ),
     )
     timed(6, "6. FHIR $everything", lambda: fhir_everything.run(results, reps=scale.fhir_reps))
+    timed(
+        7,
+        "7. check-in sweep",
+        lambda: check_ins.run(
+            results, scales=(scale.sweep_small, scale.patients), reps=scale.sweep_reps
+        ),
+    )
     if http and (2 in only or 4 in only):
         from . import http_benches
 
@@ -171,7 +179,7 @@ def write_doc(results: Results, facts: dict[str, str], total_seconds: float, arg
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 patients, fewer repetitions")
-    parser.add_argument("--only", default="1,2,3,4,5,6", help="benchmark numbers, e.g. 1,5")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="benchmark numbers, e.g. 1,5")
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     args = parser.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}

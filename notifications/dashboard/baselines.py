@@ -29,7 +29,7 @@ class ExpectedSymptomForm(DashboardForm):
     until = forms.DateField(
         label="Until (the last day it applies)",
         help_text=f"At most {ExpectedSymptom.MAX_DAYS} days ahead.",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         error_messages={"required": "Give the last day.", "invalid": "Give a date."},
     )
     reason = forms.CharField(

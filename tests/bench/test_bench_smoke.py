@@ -25,7 +25,7 @@ def test_percentile_is_nearest_rank():
 @committed_postgres
 def test_in_process_benchmarks_run_at_tiny_scale():
     results = Results()
-    run_benchmarks(TINY, {1, 3, 5, 6}, results, http=False)
+    run_benchmarks(TINY, {1, 3, 5, 6, 7}, results, http=False)
 
     generation = _rows(results, "5.")
     assert generation, results.rows
@@ -43,6 +43,10 @@ def test_in_process_benchmarks_run_at_tiny_scale():
     queries = fhir["SQL queries, a year"]
     assert queries.value == queries.baseline > 0 and queries.met, results.rows
     assert any("$everything for a year" in note for note in results.notes), results.notes
+
+    check_ins = _rows(results, "7.")
+    assert any(row.baseline and row.baseline > 0 for row in check_ins.values()), results.rows
+    assert any("check-in sweep at" in note for note in results.notes), results.notes
 
     table = render_text(results.rows)
     assert "missed-dose sweep" in table and "expected-dose generation" in table
