@@ -2,8 +2,10 @@
 
 Pure: dose rows (as plain records) and the clock go in, figures come out. Definitions:
 
-- expected: doses whose due time has passed, excluding held ones (adherence.md: "expected
-  excludes held and upcoming doses"); a dose still inside its late window ("due") counts.
+- expected: doses whose late window has closed, or that were taken or skipped, excluding
+  held ones (adherence.md: "expected excludes held and upcoming doses"). A dose still
+  inside its late window and not logged ("due") is not counted yet: at 08:52 an 08:00
+  dose may still be taken, so it is neither taken nor missed (issue 13).
 - dose-taking adherence: taken (on time or late) / expected, as a percentage.
 - timing adherence: doses taken within +/- 2 h of the due time (twice-daily drugs) or
   +/- 3 h (once-daily drugs) / expected.
@@ -155,6 +157,9 @@ def summarise_doses(records: Iterable[DoseRecord], *, now: datetime) -> DoseSumm
         if state == UPCOMING:
             summary.upcoming += 1
             continue
+        if state == DUE:
+            summary.due += 1  # still inside its window: not counted until taken or closed
+            continue
         summary.expected += 1
         tally = days[record.day]
         tally[0] += 1
@@ -166,8 +171,6 @@ def summarise_doses(records: Iterable[DoseRecord], *, now: datetime) -> DoseSumm
             summary.skipped += 1
         elif state == MISSED:
             summary.missed += 1
-        elif state == DUE:
-            summary.due += 1
         if state in TAKEN_STATES:
             tally[1] += 1
             if record.taken_on_time():

@@ -51,6 +51,7 @@ LEGEND = [
     (OFF, "Off week", "A planned break with no tablets"),
 ]
 SHORT_LABELS = {code: label for code, label, _ in LEGEND}
+INFUSION_WEEKS_AHEAD = 3
 
 
 @dataclass
@@ -118,11 +119,17 @@ def _off_label(prescriptions: Iterable[Prescription], day: date, zone: ZoneInfo)
     return ""
 
 
-def dose_calendar(user, patient: Patient, now: datetime, weeks: int = 6) -> Calendar:
-    """The last `weeks` weeks, Monday to Sunday, ending with this week."""
+def dose_calendar(
+    user, patient: Patient, now: datetime, weeks: int = 6, *, tablets: bool = True
+) -> Calendar:
+    """The last `weeks` weeks, Monday to Sunday, ending with this week. Without tablets (an
+    infusion-only patient) it is their infusion calendar: 3 weeks ahead too (the next visit),
+    and no "no tablets planned" in every cell."""
     zone = patient.zone
     today = now.astimezone(zone).date()
     last_day = today + timedelta(days=6 - today.weekday())
+    if not tablets:
+        last_day += timedelta(weeks=INFUSION_WEEKS_AHEAD)
     first_day = last_day - timedelta(days=7 * weeks - 1)
     by_day = selectors.dose_days(patient, first_day=first_day, last_day=today, now=now)
     prescriptions = list(
@@ -142,13 +149,18 @@ def dose_calendar(user, patient: Patient, now: datetime, weeks: int = 6) -> Cale
         infusions[moment.astimezone(zone).date()] = kind
 
     calendar_weeks = [
-        [_calendar_day(day, today, by_day, prescriptions, infusions, zone) for day in week]
+        [
+            _calendar_day(day, today, by_day, prescriptions, infusions, zone, tablets=tablets)
+            for day in week
+        ]
         for week in calendar.week_rows(first_day, last_day)
     ]
     return Calendar(weeks=calendar_weeks, first_day=first_day, last_day=last_day)
 
 
-def _calendar_day(day, today, by_day, prescriptions, infusions, zone) -> CalendarDay:
+def _calendar_day(
+    day, today, by_day, prescriptions, infusions, zone, *, tablets: bool = True
+) -> CalendarDay:
     infusion = infusions.get(day, "")
     name = f"{day:%A} {day.day} {day:%B}"
     infusion_words = {
@@ -159,6 +171,12 @@ def _calendar_day(day, today, by_day, prescriptions, infusions, zone) -> Calenda
     if day > today:
         description = " ".join(filter(None, [f"{name}:", infusion_words or "still to come."]))
         return CalendarDay(day, FUTURE, "", description, infusion=infusion)
+    if not tablets:
+        words = infusion_words or "no infusion."
+        today_words = " (today)" if day == today else ""
+        return CalendarDay(
+            day, NONE, "", f"{name}{today_words}: {words}", is_today=day == today, infusion=infusion
+        )
     doses = by_day.get(day)
     off_label = "" if doses else _off_label(prescriptions, day, zone)
     status, label = _day_status(doses, off_label)

@@ -22,6 +22,7 @@ from ..models import (
 from .words import (
     STATE_LABELS,
     _sentence_case,
+    brand_name,
     day_phrase,
     local_day_start,
     mg,
@@ -257,7 +258,7 @@ class InfusionVisit:
         for index, dose in enumerate(self.appointment.doses or []):
             drug = self.drugs.get(dose.get("drug"))
             name = drug.name.capitalize() if drug else str(dose.get("drug", "")).capitalize()
-            brand = f" ({drug.brand})" if drug else ""
+            brand = f" ({brand_name(drug.brand)})" if drug and drug.brand else ""
             amount = mg(dose.get("display_dose_mg") or dose.get("dose_mg") or 0)
             text = f"{'First' if index == 0 else 'Then'}: {name}{brand}, {amount}, as a drip"
             if dose.get("minutes"):

@@ -30,6 +30,7 @@ from ..models import DoseAction, SkipReason
 from ..symptoms import selectors as symptom_selectors
 from ..symptoms import services as symptom_services
 from ..symptoms import triage
+from . import changes as changes_page
 from . import check_in as check_in_page
 from . import history as history_page
 from . import report as report_page
@@ -331,11 +332,13 @@ def history(request):
     since = now - report_page.SYMPTOM_HISTORY
     symptom_history = symptom_selectors.symptom_history(patient, since)
     rules = symptom_selectors.active_rules()
+    has_oral = any(p.prescription.drug.route == "oral" for p in month.prescriptions)
     context = {
-        "calendar": history_page.dose_calendar(request.user, patient, now),
-        "legend": history_page.LEGEND,
+        "calendar": history_page.dose_calendar(request.user, patient, now, tablets=has_oral),
+        "legend": history_page.LEGEND if has_oral else [],
         "adherence": [("Last 7 days", week), ("Last 28 days", month)],
-        "has_oral": any(p.prescription.drug.route == "oral" for p in month.prescriptions),
+        "has_oral": has_oral,
+        "changes": changes_page.treatment_changes(request.user, patient, now),
         "courses": month.courses,
         "recent": history_page.recent_doses(request.user, patient, now),
         "chart": symptom_chart.symptom_chart(

@@ -63,3 +63,17 @@ def _sentence_case(text: str) -> str:
 def mg(value: Decimal | str | int) -> str:
     """400.00 -> '400 mg'; 1057.5 -> '1057.5 mg'."""
     return f"{Decimal(str(value)).normalize():f} mg"
+
+
+def brand_name(brand: str) -> str:
+    """'Cabometyx (tablets; not interchangeable with Cometriq capsules)' -> 'Cabometyx': the
+    catalogue's notes in brackets are said separately (brand_note), never nested."""
+    return brand.split(" (", 1)[0].strip()
+
+
+def brand_note(brand: str) -> str:
+    """'Cabometyx (tablets; not ...)' -> 'Tablets; not interchangeable with Cometriq
+    capsules.'; '' when the brand has no note."""
+    _, _, rest = brand.partition(" (")
+    note = rest.rstrip(")").strip()
+    return f"{_sentence_case(note)}." if note else ""

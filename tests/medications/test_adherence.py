@@ -15,12 +15,13 @@ time is UTC), 1-28 February, 56 doses; "now" is 28 February 21:00.
   day 28      08:00 on time; 20:00 due (window open until 02:00)
 
 By hand:
-  expected = 56 - 4 held = 52
-  taken = 20 + 2 + 1 + 2 + 14 + 1 + 1 = 41 on time + 1 late = 42     dose-taking 42/52 = 80.8%
-  within +/-2 h = 42 - day 11 08:00 - day 12 08:00 = 40               timing 40/52 = 76.9%
+  expected = 56 - 4 held - 1 due (day 28 20:00: still inside its window, not counted
+             until taken or closed; issue 13) = 51
+  taken = 20 + 2 + 1 + 2 + 14 + 1 + 1 = 41 on time + 1 late = 42     dose-taking 42/51 = 82.4%
+  within +/-2 h = 42 - day 11 08:00 - day 12 08:00 = 40               timing 40/51 = 78.4%
   missed = 1 (day 12) + 6 + 1 (day 27, by the clock) = 8; skipped 1; due 1
-  days with expected doses = 28 - 2 held days = 26; all taken on 1-11, 19, 20-26 = 19
-                                                                       days covered 19/26 = 73.1%
+  days with expected doses = 28 - 2 held days = 26; all taken on 1-11, 19, 20-26 and 28
+  (its one expected dose so far) = 20                                  days covered 20/26 = 76.9%
   drug holidays: 13-15 February (3 days)
   persistence: first taken 1 Feb, today 28 Feb = 27 days
 """
@@ -71,10 +72,10 @@ def history() -> dict[datetime, tuple[str, datetime | None]]:
 
 
 EXPECTED = {
-    "dose_taking": 80.8,
-    "timing": 76.9,
-    "days_covered": 73.1,
-    "expected": 52,
+    "dose_taking": 82.4,
+    "timing": 78.4,
+    "days_covered": 76.9,
+    "expected": 51,
     "taken": 41,
     "taken_late": 1,
     "taken_within_timing": 40,
@@ -83,7 +84,7 @@ EXPECTED = {
     "held": 4,
     "due": 1,
     "days_with_doses": 26,
-    "days_fully_taken": 19,
+    "days_fully_taken": 20,
     "drug_holidays": [{"from": date(2026, 2, 13), "to": date(2026, 2, 15), "days": 3}],
 }
 
@@ -140,12 +141,13 @@ def test_hand_computed_28_days_through_the_database_and_api(api, nurse, team):
     assert item["drug"] == "sorafenib"
     assert item["persistence_days"] == 27
 
-    # The last 7 days (22-28 Feb): 14 expected (28th 20:00 is due), 12 taken, 1 missed.
+    # The last 7 days (22-28 Feb): 13 expected (28th 20:00 is due: not counted yet), 12
+    # taken, 1 missed.
     with time_machine.travel(NOW, tick=False):
         week = api(nurse).get(f"/api/v1/patients/{patient.pk}/adherence/?days=7").json()
-    assert week["overall"]["expected"] == 14 and week["overall"]["due"] == 1
+    assert week["overall"]["expected"] == 13 and week["overall"]["due"] == 1
     assert week["overall"]["missed"] == 1
-    assert week["overall"]["dose_taking"] == pytest.approx(round(12 / 14 * 100, 1))
+    assert week["overall"]["dose_taking"] == pytest.approx(round(12 / 13 * 100, 1))
 
 
 @pytest.mark.django_db
