@@ -144,5 +144,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             prescription_ids=data.get("prescriptions") or (),
             dose_mg=data.get("dose_mg"),
             attend_at=data.get("attend_at"),
+            end_follow_up=data.get("end_follow_up", False),
         )
         return self._answer(alert)

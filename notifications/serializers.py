@@ -126,6 +126,11 @@ class AlertResolveSerializer(StrictFieldsMixin, serializers.Serializer):
         required=False,
         help_text='When the patient is to come in ("same_day_assessment"), ISO 8601.',
     )
+    end_follow_up = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="End the patient's amber follow-up check-ins (checkins.md).",
+    )
     message_to_patient = serializers.CharField(
         max_length=500,
         required=False,

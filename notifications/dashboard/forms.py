@@ -163,6 +163,12 @@ class ResolveForm(DashboardForm):
         help_text="Shown to the patient with the outcome of their report. The note stays internal.",
     )
 
+    end_follow_up = forms.BooleanField(
+        label="End the daily follow-up check-ins",
+        required=False,
+        help_text="The patient is no longer asked about the amber items each day.",
+    )
+
     service_fields = {"resolution_note": "note", "dose_mg": "new_dose"}
 
     def __init__(self, *args, prescriptions: Sequence = (), **kwargs):
@@ -200,6 +206,7 @@ class ResolveForm(DashboardForm):
             "outcome": outcome,
             "note": data["note"],
             "message_to_patient": data.get("message_to_patient") or "",
+            "end_follow_up": bool(data.get("end_follow_up")),
         }
         if outcome == AlertOutcome.TREATMENT_HELD:
             arguments["prescription_ids"] = data.get("prescriptions") or []

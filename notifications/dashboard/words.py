@@ -228,6 +228,8 @@ def event_words(event: AlertEvent, channel_names: Mapping[int, str]) -> str:
             parts.append(f"dose changed from {data.get('from_mg')} mg to {data['to_mg']} mg")
         if data.get("attend_at"):
             parts.append("asked to attend (time kept on the alert)")
+        if "follow_ups_ended" in data:
+            parts.append("follow-up check-ins ended")
     elif kind == AlertEventKind.ESCALATED:
         parts.append("Sent to the on-call channel")
     elif kind in (AlertEventKind.DELIVERED, AlertEventKind.DELIVERY_FAILED):

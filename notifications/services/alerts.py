@@ -405,6 +405,7 @@ def alert_resolve(
     dose_mg=None,
     ladder_step: str = "",
     attend_at: datetime | None = None,
+    end_follow_up: bool = False,
     now: datetime | None = None,
 ) -> Alert:
     """Open or acknowledged -> resolved, with the outcome, a note, who and when (triage.md:
@@ -450,6 +451,7 @@ def alert_resolve(
             dose_mg=dose_mg,
             ladder_step=ladder_step or "",
             attend_at=attend_at,
+            end_follow_up=bool(end_follow_up),
         ),
         user=user,
         now=now,

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from medications import ladders
 from medications import services as medication_services
 from medications.models import Prescription, PrescriptionStatus
+from medications.symptoms import checkins
 
 from ..models import Alert, AlertOutcome
 from .common import _iso
@@ -35,6 +36,7 @@ class OutcomeRequest:
     dose_mg: Decimal | None = None
     ladder_step: str = ""
     attend_at: datetime | None = None
+    end_follow_up: bool = False
 
 
 @dataclass
@@ -202,12 +204,19 @@ def _attend(alert, request, *, now) -> OutcomeDone:
 def outcome_act(
     *, alert: Alert, outcome: str, note: str, request: OutcomeRequest, user, now: datetime
 ) -> OutcomeDone:
-    """Do what the outcome says, in the caller's transaction; refuse with a field named."""
+    """Do what the outcome says, in the caller's transaction; refuse with a field named.
+    `end_follow_up` (any outcome) ends the patient's amber follow-up check-ins
+    (checkins.md: "or a nurse ends the follow-up when resolving the alert")."""
     _refuse_extras(outcome, request)
     if outcome == AlertOutcome.TREATMENT_HELD:
-        return _hold(alert, request, note=note, user=user, now=now)
-    if outcome == AlertOutcome.DOSE_REDUCED:
-        return _reduce(alert, request, note=note, user=user, now=now)
-    if outcome == AlertOutcome.SAME_DAY_ASSESSMENT:
-        return _attend(alert, request, now=now)
-    return OutcomeDone()
+        done = _hold(alert, request, note=note, user=user, now=now)
+    elif outcome == AlertOutcome.DOSE_REDUCED:
+        done = _reduce(alert, request, note=note, user=user, now=now)
+    elif outcome == AlertOutcome.SAME_DAY_ASSESSMENT:
+        done = _attend(alert, request, now=now)
+    else:
+        done = OutcomeDone()
+    if request.end_follow_up:
+        ended = checkins.follow_ups_end(patient_id=alert.patient_id, now=now)
+        done.event["follow_ups_ended"] = ended
+    return done

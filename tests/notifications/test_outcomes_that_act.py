@@ -250,3 +250,45 @@ def test_the_service_acts_once_when_the_same_resolve_is_repeated(nurse, sorafeni
         ).count()
         == 1
     )
+
+
+def test_end_follow_up_ends_the_patients_follow_up_check_ins(
+    api, nurse, patient, sorafenib, red_alert
+):
+    from datetime import timedelta
+
+    from medications.models import CheckIn, CheckInKind, CheckInStatus
+
+    follow_up = CheckIn.objects.create(
+        patient=patient,
+        kind=CheckInKind.FOLLOW_UP,
+        source_key="follow_up:test",
+        opens_at=NOW + timedelta(hours=20),
+        closes_at=NOW + timedelta(hours=92),
+        status=CheckInStatus.SCHEDULED,
+    )
+    weekly = CheckIn.objects.create(
+        patient=patient,
+        kind=CheckInKind.WEEKLY,
+        source_key="weekly:test",
+        opens_at=NOW + timedelta(days=3),
+        closes_at=NOW + timedelta(days=6),
+        status=CheckInStatus.SCHEDULED,
+    )
+    response = api(nurse).post(
+        f"{URL}{red_alert.pk}/resolve/",
+        {"outcome": "advice_given_by_phone", "note": "Settled.", "end_follow_up": True},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    follow_up.refresh_from_db()
+    weekly.refresh_from_db()
+    assert follow_up.status == CheckInStatus.PAUSED
+    assert weekly.status == CheckInStatus.SCHEDULED  # the weekly check-in goes on
+    assert red_alert.events.get(kind=AlertEventKind.RESOLVED).data["follow_ups_ended"] == 1
+
+
+def test_the_page_offers_to_end_the_follow_up_on_a_symptom_alert(client, nurse, red_alert):
+    client.force_login(nurse)
+    page = client.get(reverse("notifications:alert", args=[red_alert.pk])).content.decode()
+    assert "End the daily follow-up check-ins" in page
