@@ -47,12 +47,13 @@
   function start() {
     followDrugTimes();
     nameComboboxes();
-    // Select2 builds its widgets on jQuery's ready; name them once they exist, and again
-    // whenever an inline row is added.
-    window.setTimeout(nameComboboxes, 0);
-    document.addEventListener("formset:added", function () {
-      window.setTimeout(nameComboboxes, 0);
-    });
+    // Select2 builds its widgets when jQuery is ready (before or after this runs) and again
+    // for every inline row added: name them whenever new elements appear.
+    if (document.querySelector("select.admin-autocomplete") && window.MutationObserver) {
+      new MutationObserver(function (changes) {
+        if (changes.some(function (c) { return c.addedNodes.length; })) nameComboboxes();
+      }).observe(document.body, { childList: true, subtree: true });
+    }
   }
 
   if (document.readyState === "loading") {
