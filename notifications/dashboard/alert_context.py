@@ -16,7 +16,9 @@ from django.db.models import Prefetch
 
 from medications import adherence
 from medications.models import (
+    UNFINISHED_CHECK_IN,
     AppointmentState,
+    CheckIn,
     CourseStatus,
     ExpectedDose,
     InfusionAppointment,
@@ -321,3 +323,24 @@ def previous_alerts(alert: Alert, now: datetime, days: int = PREVIOUS_ALERT_DAYS
         .select_related("resolved_by")
         .order_by("-created_at", "-pk")[:PREVIOUS_ALERTS_SHOWN]
     )
+
+
+# --- check-ins ------------------------------------------------------------------------------
+
+CHECK_INS_SHOWN = 5
+
+
+def check_ins_to_come(patient: Patient, rules: Mapping[str, Any]) -> list[dict]:
+    """The patient's open and scheduled check-ins (checkins.md), soonest first, with the
+    items a follow-up asks about first in words: one query."""
+    rows = []
+    for check_in in CheckIn.objects.filter(
+        patient=patient, status__in=UNFINISHED_CHECK_IN
+    ).order_by("opens_at", "pk")[:CHECK_INS_SHOWN]:
+        rows.append(
+            {
+                "check_in": check_in,
+                "focus": [triage.item_label(rules, code) for code in check_in.focus_codes or []],
+            }
+        )
+    return rows

@@ -57,6 +57,7 @@ def _alert_page(request, alert, *, resolve_form=None, status=200):
             ),
             "previous_alerts": alert_context.previous_alerts(alert, now),
             "late_lines": words.late_log_lines(alert),
+            "check_ins": alert_context.check_ins_to_come(patient, rules),
             "expected_symptoms": baselines.expected_symptom_lines(patient, now, rules),
             "zone": patient.zone,
             "show_zone": patient.timezone != settings.TIME_ZONE,

@@ -200,3 +200,29 @@ def test_the_alert_page_reads_a_fixed_number_of_queries(at_ten, client, nurse, p
         )
         make_alert(patient, level="amber", minutes_ago=60 * 24 * day + 30)
     assert _queries(client, url) == few
+
+
+def test_the_alert_page_lists_open_and_scheduled_check_ins(at_ten, client, nurse, patient):
+    from medications.models import CheckIn, CheckInKind, CheckInStatus
+
+    CheckIn.objects.create(
+        patient=patient,
+        kind=CheckInKind.FOLLOW_UP,
+        source_key="follow_up:page",
+        opens_at=NOW + timedelta(hours=2),
+        closes_at=NOW + timedelta(hours=74),
+        status=CheckInStatus.SCHEDULED,
+        focus_codes=["diarrhoea"],
+    )
+    CheckIn.objects.create(
+        patient=patient,
+        kind=CheckInKind.WEEKLY,
+        source_key="weekly:done",
+        opens_at=NOW - timedelta(days=7),
+        closes_at=NOW - timedelta(days=4),
+        status=CheckInStatus.COMPLETED,
+    )
+    page = _page(client, nurse, make_alert(patient))
+    section = page.split('id="check-ins-title"')[1].split("</section>")[0]
+    assert "Follow-up of an amber report" in section and "Diarrhoea" in section
+    assert "Weekly check-in" not in section  # completed: not to come
