@@ -37,6 +37,13 @@
 
   function fieldsOf(form) {
     var fields = {};
+    function add(name, value) {
+      if (fields[name] === undefined) {
+        fields[name] = value;
+      } else {
+        fields[name] = [].concat(fields[name], value); // repeated names: a list
+      }
+    }
     form.querySelectorAll("input, select, textarea").forEach(function (el) {
       if (!el.name || el.name === "csrfmiddlewaretoken" || el.type === "password") {
         return;
@@ -46,10 +53,10 @@
       }
       if (el.type === "radio" || el.type === "checkbox") {
         if (el.checked) {
-          fields[el.name] = el.value;
+          add(el.name, el.value);
         }
       } else if (el.value !== "") {
-        fields[el.name] = el.value;
+        add(el.name, el.value);
       }
     });
     return fields;
@@ -88,19 +95,33 @@
     }
     var restored = false;
     Object.keys(record.fields).forEach(function (name) {
-      var value = record.fields[name];
-      form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']").forEach(function (el) {
+      var values = [].concat(record.fields[name]);
+      var elements = form.querySelectorAll("[name='" + name.replace(/'/g, "") + "']");
+      if (!elements.length && form.hasAttribute("data-draft-create")) {
+        // The steps' answers travel in hidden fields: put them back as such.
+        values.forEach(function (value) {
+          var input = document.createElement("input");
+          input.type = "hidden";
+          input.name = name;
+          input.value = value;
+          input.setAttribute("data-draft-keep", "");
+          form.appendChild(input);
+        });
+        restored = true;
+        return;
+      }
+      elements.forEach(function (el) {
         if (el.type === "radio" || el.type === "checkbox") {
-          var match = el.value === value;
+          var match = values.indexOf(el.value) !== -1;
           if (el.checked !== match) {
             restored = true;
           }
           el.checked = match;
         } else if (el.type !== "hidden" || el.hasAttribute("data-draft-keep")) {
-          if (el.value !== value) {
+          if (el.value !== values[0]) {
             restored = true;
           }
-          el.value = value;
+          el.value = values[0];
           el.dispatchEvent(new Event("input", { bubbles: true }));
         }
       });
