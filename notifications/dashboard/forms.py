@@ -148,6 +148,7 @@ class ResolveForm(DashboardForm):
     new_dose = forms.ChoiceField(
         label="New dose",
         required=False,
+        widget=forms.RadioSelect,
         help_text="For “Dose reduced”: a lower step of the drug's dose ladder, from now.",
     )
     attend_at = local_datetime_field(
@@ -179,7 +180,7 @@ class ResolveForm(DashboardForm):
             for p in prescriptions
         ]
         self.steps = {}
-        dose_choices = [("", "Choose the new dose")]
+        dose_choices = []
         for prescription in prescriptions:
             for step in lower_steps(prescription):
                 key = f"{prescription.pk}:{step.id}"

@@ -97,7 +97,7 @@ def test_alert_page_context_then_resolve_with_treatment_held(live_server, page, 
     expect(hold_box).to_be_hidden()
     form.get_by_label("Treatment held", exact=True).check()
     expect(hold_box).to_be_visible()
-    expect(form.get_by_label("New dose")).to_be_hidden()
+    expect(form.get_by_label("Sorafenib: 400 mg once daily")).to_be_hidden()
     hold_box.check()
     form.get_by_label("Note", exact=True).fill(
         "Rigors and grade 2 HFSR: hold sorafenib, review Monday."

@@ -292,3 +292,25 @@ def test_the_page_offers_to_end_the_follow_up_on_a_symptom_alert(client, nurse, 
     client.force_login(nurse)
     page = client.get(reverse("notifications:alert", args=[red_alert.pk])).content.decode()
     assert "End the daily follow-up check-ins" in page
+
+
+def test_page_dose_reduced_offers_the_lower_steps_and_changes_the_dose(
+    client, nurse, sorafenib, red_alert
+):
+    client.force_login(nurse)
+    page = client.get(reverse("notifications:alert", args=[red_alert.pk])).content.decode()
+    for label in ("Sorafenib: 400 mg once daily", "Sorafenib: 200 mg once daily"):
+        assert f">{label}</label>" in page
+    assert ">Sorafenib: 400 mg twice daily</label>" not in page  # the current step
+    prefix = f"alert{red_alert.pk}"
+    response = client.post(
+        reverse("notifications:alert_resolve", args=[red_alert.pk]),
+        {
+            f"{prefix}-outcome": "dose_reduced",
+            f"{prefix}-note": "Grade 3 diarrhoea settled: restart lower.",
+            f"{prefix}-new_dose": f"{sorafenib.pk}:200-once-daily",
+        },
+    )
+    assert response.status_code == 302
+    sorafenib.refresh_from_db()
+    assert sorafenib.dose_mg == Decimal("200") and sorafenib.times == ["08:00"]
