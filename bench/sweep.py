@@ -172,7 +172,6 @@ def run(results: Results, *, scales: tuple[int, int], reps: int, memory: bool = 
             continue
         queries_by_scale[patients] = max(prod_queries)
         if patients == large:
-            ratio = median(prod_times) / median(base_times)
             results.add(
                 Row(
                     bench,
@@ -181,9 +180,7 @@ def run(results: Results, *, scales: tuple[int, int], reps: int, memory: bool = 
                     "s",
                     median(base_times),
                     "one SQL UPDATE",
-                    target="ratio <= 3",
-                    met=ratio <= 3,
-                    note=f"median of {reps}",
+                    note=f"median of {reps}; context (this baseline writes no alerts)",
                 )
             )
             try:
@@ -192,6 +189,7 @@ def run(results: Results, *, scales: tuple[int, int], reps: int, memory: bool = 
                     seconds, _events, _ = timed_rollback(_alerts_baseline(now))
                     sql_times.append(seconds)
                     vacuum("medications_expecteddose", "notifications_alert")
+                same_work = median(prod_times) / median(sql_times)
                 results.add(
                     Row(
                         bench,
@@ -200,7 +198,9 @@ def run(results: Results, *, scales: tuple[int, int], reps: int, memory: bool = 
                         "s",
                         median(sql_times),
                         "UPDATE + alert upsert + events",
-                        note="context: like-for-like writes",
+                        target="ratio <= 2.0",
+                        met=same_work <= 2.0,
+                        note="the target since issue 19: like-for-like writes",
                     )
                 )
             except DatabaseError as exc:  # the alert table changed shape: say so, go on

@@ -26,6 +26,18 @@ LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 ADHERENCE_WINDOW = timedelta(days=7)
 ADHERENCE_AMBER_BELOW_PERCENT = 80
 CONSECUTIVE_MISSES_AMBER = 2
+# The two most recent expected doses are looked for this far back (a hold or an off week
+# between two misses still makes them consecutive).
+CONSECUTIVE_LOOKBACK = timedelta(days=14)
+# The words of the missed-dose reasons. assess_missed_doses below and the sweep's SQL
+# (notifications/services/missed_dose_sql.py) both build them from these.
+MISSED_DOSE_RULES = {
+    "missed_one": "1 missed dose",
+    "missed_many": "{n} missed doses",
+    "consecutive": "{consecutive} or more consecutive expected doses missed",
+    "low_adherence": "dose-taking adherence over the last 7 days {taken}/{expected} "
+    "({percent}%), below {below}%",
+}
 
 # Delivery retries: 30 s, 2 min, 10 min, 30 min, then hourly; give up after MAX attempts.
 BACKOFF = (
@@ -94,7 +106,9 @@ def assess_missed_doses(
         {
             "code": "missed_dose",
             "level": "green",
-            "rule": "1 missed dose" if newly_missed == 1 else f"{newly_missed} missed doses",
+            "rule": MISSED_DOSE_RULES["missed_one"]
+            if newly_missed == 1
+            else MISSED_DOSE_RULES["missed_many"].format(n=newly_missed),
         }
     ]
     level = "green"
@@ -104,7 +118,9 @@ def assess_missed_doses(
             {
                 "code": "consecutive_missed_doses",
                 "level": "amber",
-                "rule": f"{CONSECUTIVE_MISSES_AMBER} or more consecutive expected doses missed",
+                "rule": MISSED_DOSE_RULES["consecutive"].format(
+                    consecutive=CONSECUTIVE_MISSES_AMBER
+                ),
             }
         )
     percent = None
@@ -116,8 +132,12 @@ def assess_missed_doses(
                 {
                     "code": "low_adherence_7d",
                     "level": "amber",
-                    "rule": f"dose-taking adherence over the last 7 days {taken_7d}/"
-                    f"{expected_7d} ({percent}%), below {ADHERENCE_AMBER_BELOW_PERCENT}%",
+                    "rule": MISSED_DOSE_RULES["low_adherence"].format(
+                        taken=taken_7d,
+                        expected=expected_7d,
+                        percent=percent,
+                        below=ADHERENCE_AMBER_BELOW_PERCENT,
+                    ),
                 }
             )
     return MissedDoseAssessment(level=level, reasons=reasons, adherence_percent=percent)

@@ -6,10 +6,12 @@ or a worker was down."""
 
 from __future__ import annotations
 
+import json
 import logging
 import zoneinfo
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.db import transaction
 from django.db.models import Count, F, Q, Window
@@ -38,8 +40,9 @@ from ..models import (
     AlertLevel,
     AlertOutcome,
     AlertStatus,
+    DeliveryPurpose,
 )
-from . import stale
+from . import missed_dose_sql, stale
 from .alerts import (
     MISSED_DOSE_KEY,
     MISSED_INFUSION_KEY,
@@ -51,12 +54,11 @@ from .alerts import (
     episode_report_ids,
 )
 from .common import SWEEP_BATCH, _claim_ids, _event, _iso, _now
+from .outbox import _deliveries_create
 
 logger = logging.getLogger(__name__)
 
-# The two most recent expected doses are looked for this far back (a hold or an off week
-# between two misses still makes them consecutive).
-CONSECUTIVE_LOOKBACK = timedelta(days=14)
+CONSECUTIVE_LOOKBACK = rules.CONSECUTIVE_LOOKBACK
 # A late "ran out of tablets" alert is still raised from logs this recent.
 SUPPLY_LOOKBACK = timedelta(days=3)
 AUTO_RESOLVE_NOTE = "Closed automatically: the next dose was taken on time."
@@ -464,6 +466,36 @@ def _missed_dose_specs(marked: list[dict], now: datetime) -> list[AlertSpec]:
     return specs
 
 
+def _mark_and_raise_in_sql(ids: list[int], now: datetime, totals: Counter) -> list[AlertSpec]:
+    """The batch's doses marked missed and their new alerts raised (with events) in one
+    statement; the outbox rows of the new alerts here; returns the graded problems whose
+    alert already exists, for _alerts_raise to merge."""
+    created, existing = missed_dose_sql.mark_and_raise(ids, now)
+    totals["doses_missed"] += sum(row[3] for row in created) + sum(row[3] for row in existing)
+    totals["alerts_raised"] += len(created)
+    totals["amber"] += sum(1 for row in created if row[2] != AlertLevel.GREEN)
+    _deliveries_create(
+        [SimpleNamespace(pk=pk, care_team_id=team, level=level) for pk, team, level, _ in created],
+        purpose=DeliveryPurpose.ALERT,
+        now=now,
+    )
+    return [
+        AlertSpec(
+            dedup_key=key,
+            patient_id=patient_id,
+            care_team_id=team,
+            kind=AlertKind.MISSED_DOSE,
+            level=level,
+            reasons=json.loads(reasons),
+            summary=summary,
+            details=json.loads(details),
+            occurrences=n,
+            prescription_id=pid,
+        )
+        for pid, team, level, n, patient_id, key, reasons, details, summary in existing
+    ]
+
+
 def missed_doses_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_BATCH) -> dict:
     """Pending doses whose late window has closed become missed, and each prescription's
     missed-dose alert is raised or updated in the same transaction (adherence.md):
@@ -483,10 +515,14 @@ def missed_doses_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_B
             ids = _overdue_doses(now, batch_size)
             if not ids:
                 break
-            marked = _mark_missed(ids, now)
-            totals["doses_missed"] += len(marked)
-            if marked:
-                for result in _alerts_raise(_missed_dose_specs(marked, now), now=now):
+            if bulk.fast():  # PostgreSQL: one statement (missed_dose_sql.py)
+                specs = _mark_and_raise_in_sql(ids, now, totals)
+            else:
+                marked = _mark_missed(ids, now)
+                totals["doses_missed"] += len(marked)
+                specs = _missed_dose_specs(marked, now) if marked else []
+            if specs:
+                for result in _alerts_raise(specs, now=now):
                     if result.created:
                         totals["alerts_raised"] += 1
                     elif result.changed:

@@ -1,0 +1,147 @@
+"""The missed-dose sweep's one-statement PostgreSQL path (notifications/services/
+missed_dose_sql.py) grades and writes exactly what the Python path (rules.assess_missed_doses,
+used on SQLite) does: a table of grading cases, and a whole sweep run both ways on the same
+doses."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from core import bulk
+from medications.models import DoseState, ExpectedDose
+from notifications import rules
+from notifications.models import Alert, AlertEvent, AlertKind, Delivery
+from notifications.services import missed_dose_sql, sources
+from tests.factories import PatientFactory
+
+from .helpers import prescribe, take_doses, utc, webhook_channel
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+# (newly missed, two most recent expected doses both missed, taken in 7 days, expected)
+CASES = [
+    (1, False, 0, 0),  # nothing expected in 7 days: no percent, green
+    (1, False, 13, 14),
+    (1, False, 8, 10),  # exactly 80%: not below, green
+    (1, False, 4, 5),  # 80%
+    (1, False, 7, 9),  # 77.7%: amber, shown as 77 (never rounded up)
+    (1, False, 79, 100),  # 79%: amber
+    (1, False, 3999, 5000),  # 79.98%: amber
+    (1, False, 0, 1),
+    (2, True, 12, 14),  # consecutive: amber
+    (2, True, 5, 14),  # both amber reasons
+    (3, False, 14, 14),
+    (3, True, 0, 3),
+    (60, True, 0, 60),
+]
+
+
+def test_the_sql_grading_agrees_with_the_python_rules():
+    grade = missed_dose_sql.grade_sql(n="n", consecutive="c", taken="t", expected="e")
+    values = ", ".join(
+        f"(%(n{i})s::int, %(c{i})s::boolean, %(t{i})s::int, %(e{i})s::int, {i})"
+        for i in range(len(CASES))
+    )
+    params = {}
+    for i, (n, c, t, e) in enumerate(CASES):
+        params.update({f"n{i}": n, f"c{i}": c, f"t{i}": t, f"e{i}": e})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {grade['level']}, {grade['reasons']}, {grade['percent']} "  # noqa: S608
+            f"FROM (VALUES {values}) v(n, c, t, e, i) ORDER BY i",
+            params,
+        )
+        rows = cursor.fetchall()
+    for (n, c, t, e), (level, reasons, percent) in zip(CASES, rows, strict=True):
+        reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
+        python = rules.assess_missed_doses(
+            newly_missed=n, consecutive_missed=c, taken_7d=t, expected_7d=e
+        )
+        assert (level, reasons, percent) == (
+            python.level,
+            python.reasons,
+            python.adherence_percent,
+        ), (n, c, t, e)
+
+
+def test_the_iso_times_agree_with_python():
+    from notifications.services.common import _iso
+
+    moments = [utc(2026, 3, 9, 8), utc(2026, 3, 9, 8, 0, 1, 250), utc(2026, 12, 31, 23, 59, 59)]
+    with connection.cursor() as cursor:
+        for moment in moments:
+            cursor.execute(f"SELECT {missed_dose_sql.iso_sql('%(t)s::timestamptz')}", {"t": moment})
+            assert cursor.fetchone()[0] == _iso(moment)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
+    monkeypatch.setattr(bulk, "fast", lambda: fast)
+    found = {}
+    try:
+        with transaction.atomic():
+            totals = sources.missed_doses_sweep(now=now)
+            alerts = Alert.objects.filter(kind=AlertKind.MISSED_DOSE).order_by("dedup_key")
+            found["totals"] = totals
+            found["alerts"] = [
+                (
+                    a.dedup_key,
+                    a.patient_id,
+                    a.care_team_id,
+                    a.level,
+                    a.status,
+                    a.reasons,
+                    a.summary,
+                    a.occurrences,
+                    a.details,
+                    a.due_by,
+                    a.prescription_id,
+                )
+                for a in alerts
+            ]
+            found["events"] = sorted(
+                (e.alert.dedup_key, e.kind, e.data)
+                for e in AlertEvent.objects.select_related("alert").filter(
+                    alert__kind=AlertKind.MISSED_DOSE
+                )
+            )
+            found["deliveries"] = sorted(
+                (d.alert.dedup_key, d.channel_id, d.purpose, d.status)
+                for d in Delivery.objects.select_related("alert").exclude(alert=None)
+            )
+            found["missed"] = sorted(
+                ExpectedDose.objects.filter(state=DoseState.MISSED).values_list("pk", flat=True)
+            )
+            raise _Rollback
+    except _Rollback:
+        pass
+    monkeypatch.undo()
+    return found
+
+
+def test_a_whole_sweep_writes_the_same_rows_both_ways(team, monkeypatch):
+    webhook_channel(team, "http://127.0.0.1:9/hook", min_level="green")  # every alert
+    start = utc(2026, 3, 2, 7)
+    week = utc(2026, 3, 9, 8)
+    patients = [PatientFactory(care_team=team) for _ in range(6)]
+    prescriptions = [prescribe(p, now=start) for p in patients]
+    take_doses(prescriptions[0], before=week)  # a single miss: green
+    take_doses(prescriptions[1], before=week - timedelta(hours=12))  # two misses: amber
+    # prescriptions[2]: nothing taken all week: amber (adherence), many misses
+    take_doses(prescriptions[3], before=week - timedelta(hours=12))
+    take_doses(prescriptions[4], before=week)
+    take_doses(prescriptions[5], before=week)
+    now = utc(2026, 3, 9, 14, 0, 1)
+    # Open alerts already there (the evening dose before: 1, 2, 3): merged, not duplicated.
+    monkeypatch.setattr(bulk, "fast", lambda: False)
+    sources.missed_doses_sweep(now=utc(2026, 3, 9, 2, 0, 1))
+    monkeypatch.undo()
+    sql = _sweep_and_read(now, fast=True, monkeypatch=monkeypatch)
+    python = _sweep_and_read(now, fast=False, monkeypatch=monkeypatch)
+    assert sql["alerts"] and sql["missed"] and sql["events"] and sql["deliveries"]
+    assert sql == python
