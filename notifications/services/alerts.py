@@ -442,6 +442,9 @@ def alert_resolve(
             alert.refresh_from_db()
             return alert
         raise ValidationError({"non_field_errors": ["This alert is already resolved."]})
+    if (message_to_patient or "").strip() and not current.symptom_report_id:
+        # The patient reads the message on their report; other alerts have none to carry it.
+        raise ValidationError({"message_to_patient": ["Only for an alert from a symptom report."]})
     done = outcome_act(
         alert=current,
         outcome=outcome,

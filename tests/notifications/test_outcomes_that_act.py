@@ -314,3 +314,17 @@ def test_page_dose_reduced_offers_the_lower_steps_and_changes_the_dose(
     assert response.status_code == 302
     sorafenib.refresh_from_db()
     assert sorafenib.dose_mg == Decimal("200") and sorafenib.times == ["08:00"]
+
+
+def test_a_message_to_the_patient_needs_a_report_to_carry_it(api, nurse, patient, sorafenib):
+    from tests.notifications.dashboard_helpers import make_alert
+
+    supply = make_alert(patient, level="amber", kind="supply", reasons=[])
+    response = api(nurse).post(
+        f"{URL}{supply.pk}/resolve/",
+        {"outcome": "supply_arranged", "note": "Posted.", "message_to_patient": "On its way."},
+        format="json",
+    )
+    assert response.status_code == 400 and "message_to_patient" in response.json()
+    supply.refresh_from_db()
+    assert supply.status == AlertStatus.OPEN
