@@ -15,10 +15,11 @@ from .selectors import patients_visible_to
 from .serializers import (
     PatientCreateSerializer,
     PatientSerializer,
+    PatientUpdateSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
-from .services import patient_create
+from .services import patient_create, patient_update
 from .tokens import ExpiringTokenAuthentication, token_for
 
 
@@ -83,7 +84,7 @@ class PatientViewSet(
         )
 
     def get_permissions(self):
-        if self.action in ("create", "list"):
+        if self.action in ("create", "list", "partial_update"):
             return [permissions.IsAuthenticated(), IsStaffMember()]
         return [permissions.IsAuthenticated()]
 
@@ -109,5 +110,20 @@ class PatientViewSet(
                 team = CareTeam.objects.get(pk=my_teams[0])
             elif team.pk not in my_teams:
                 raise ValidationError({"care_team": ["You can only enrol patients in your teams."]})
+        later = {
+            name: data.pop(name) for name in ("mobile_phone", "has_bp_monitor") if name in data
+        }
         patient = patient_create(care_team=team, **data)
+        if later:
+            patient = patient_update(patient=patient, data=later)
         return Response(PatientSerializer(patient).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PatientUpdateSerializer, responses={200: PatientSerializer})
+    def partial_update(self, request, *args, **kwargs):
+        """PATCH: change contact details, the home blood pressure monitor, weight,
+        Child-Pugh class, performance status or time zone (audited)."""
+        patient = self.get_object()
+        body = PatientUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        patient = patient_update(patient=patient, data=dict(body.validated_data))
+        return Response(PatientSerializer(self.get_object()).data)

@@ -36,10 +36,39 @@ class PatientSerializer(serializers.ModelSerializer):
             "care_team_name",
             "timezone",
             "advice_line_phone",
+            "has_bp_monitor",
             "dose_reminders",
             "created_at",
         ]
         read_only_fields = fields
+
+
+class PatientUpdateSerializer(StrictFieldsMixin, serializers.Serializer):
+    """PATCH /api/v1/patients/{id}/ (API.md): any of these, each checked as at enrolment."""
+
+    email = serializers.EmailField(required=False, allow_blank=True)
+    mobile_phone = serializers.RegexField(
+        r"^[0-9 +()-]{6,32}$", required=False, allow_blank=True, max_length=32
+    )
+    has_bp_monitor = serializers.BooleanField(required=False)
+    weight_kg = serializers.DecimalField(
+        max_digits=5, decimal_places=1, min_value=20, max_value=300, required=False
+    )
+    child_pugh_class = serializers.ChoiceField(choices=ChildPugh.choices, required=False)
+    performance_status = serializers.IntegerField(min_value=0, max_value=4, required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        try:
+            validate_timezone(value)
+        except Exception as exc:
+            raise serializers.ValidationError(list(exc.messages)) from exc
+        return value
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": ["Send at least one field."]})
+        return attrs
 
 
 class PatientCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -77,6 +106,10 @@ class PatientCreateSerializer(StrictFieldsMixin, serializers.Serializer):
         r"^[0-9 +()-]{6,32}$", required=False, allow_blank=True, max_length=32
     )
     email = serializers.EmailField(required=False, allow_blank=True)
+    mobile_phone = serializers.RegexField(
+        r"^[0-9 +()-]{6,32}$", required=False, allow_blank=True, max_length=32
+    )
+    has_bp_monitor = serializers.BooleanField(required=False)
 
     def validate_username(self, value: str) -> str:
         if User.objects.filter(username__iexact=value).exists():

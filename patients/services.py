@@ -125,3 +125,34 @@ def lock_patient(patient: Patient) -> None:
     two reports sent at the same moment, the second is graded after the first is stored and
     sees it for the repeat-amber rule (triage.md rule 3)."""
     Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk").first()
+
+
+# API.md, PATCH /api/v1/patients/{id}/: the fields staff may change after enrolment.
+PATIENT_UPDATABLE = (
+    "email",
+    "mobile_phone",
+    "has_bp_monitor",
+    "weight_kg",
+    "child_pugh_class",
+    "performance_status",
+    "timezone",
+)
+
+
+def patient_update(*, patient: Patient, data: dict) -> Patient:
+    """Change some of a patient's details (validated by the caller's serializer); `email`
+    is the sign-in user's. One transaction, the patient row locked."""
+    unknown = set(data) - set(PATIENT_UPDATABLE)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed here."] for name in unknown})
+    with transaction.atomic():
+        lock_patient(patient)
+        fields = [name for name in data if name != "email"]
+        for name in fields:
+            setattr(patient, name, data[name])
+        if fields:
+            patient.save(update_fields=[*fields, "updated_at"])
+        if "email" in data and patient.user_id:
+            User.objects.filter(pk=patient.user_id).update(email=data["email"])
+            patient.user.email = data["email"]
+    return patient

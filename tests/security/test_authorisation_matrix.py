@@ -37,6 +37,7 @@ from tests.factories import (
     PatientFactory,
 )
 
+from .matrix_checkins import CHECKINS_MATRIX, PATIENT_PATCH_CHECKS
 from .matrix_interop import INTEROP_MATRIX
 from .matrix_push import PUSH_MATRIX, PUSH_SUBSCRIPTION
 from .matrix_sign_in import SIGN_IN_MATRIX
@@ -148,6 +149,7 @@ MATRIX: dict[str, list[Check]] = {
         Check("GET", "/api/v1/patients/{patient}.json", API_OWN_RECORD, note="format suffix"),
         Check("GET", "/api/v1/patients/999999999/", outcomes(401, 404, 404, 404, 404, 404)),
         Check("DELETE", "/api/v1/patients/{patient}/", outcomes(401, 405, 405, 405, 405, 405)),
+        *PATIENT_PATCH_CHECKS,
     ],
     "patient-adherence": [
         Check("GET", "/api/v1/patients/{patient}/adherence/", API_OWN_RECORD),
@@ -371,6 +373,7 @@ MATRIX: dict[str, list[Check]] = {
         ),
     ],
     **INTEROP_MATRIX,
+    **CHECKINS_MATRIX,
     **PUSH_MATRIX,
     **SIGN_IN_MATRIX,
 }
