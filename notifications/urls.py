@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .dashboard import alert_views, baseline_views, metrics_view, views
+from .dashboard import alert_views, baseline_views, check_in_views, metrics_view, views
 
 app_name = "notifications"
 urlpatterns = [
@@ -21,6 +21,11 @@ urlpatterns = [
     path("patients/", views.patient_list, name="patients"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient"),
     path("patients/<int:patient_id>/timeline/", views.patient_timeline, name="patient_timeline"),
+    path(
+        "patients/<int:patient_id>/check-ins/<slug:action>/",
+        check_in_views.check_ins_change,
+        name="check_ins_change",
+    ),
     path(
         "patients/<int:patient_id>/expected-symptoms/",
         baseline_views.expected_symptom_set,

@@ -24,6 +24,15 @@ class CheckInFigures:
     next_check_in: CheckIn | None
     plan: CheckInPlan | None
     days: int = FIGURES_DAYS
+    weekdays: tuple[str, ...] = (
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    )
 
     @property
     def alerts_per_100_reports(self) -> float | None:

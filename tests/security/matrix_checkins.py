@@ -39,6 +39,14 @@ CHECKINS_MATRIX: dict[str, list[Check]] = {
             body={},
         ),
     ],
+    "notifications:check_ins_change": [
+        Check(
+            "POST",
+            "/nurse/patients/{patient}/check-ins/weekday/",
+            outcomes(LOGIN, 404, 404, 302, 404, 302),
+            body={"weekday": "2"},
+        ),
+    ],
     "notifications:expected_symptom_end": [
         Check(
             "POST",

@@ -1,0 +1,48 @@
+"""Pause, resume and the weekday of check-ins from the nurse's patient page."""
+
+import pytest
+
+from medications.models import CheckInPlan
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pause_with_a_reason_then_resume(client, nurse, patient):
+    client.force_login(nurse)
+    base = f"/nurse/patients/{patient.pk}/check-ins/"
+    refused = client.post(f"{base}pause/", {"reason": ""}, follow=True)
+    assert "Say why check-ins are paused." in refused.content.decode()
+    assert not CheckInPlan.objects.filter(paused_at__isnull=False).exists()
+
+    page = client.post(f"{base}pause/", {"reason": "in hospital"}, follow=True).content.decode()
+    assert "Paused: in hospital" in page
+    plan = CheckInPlan.objects.get(patient=patient)
+    assert plan.paused_by == nurse and plan.pause_reason == "in hospital"
+
+    client.post(f"{base}resume/")
+    plan.refresh_from_db()
+    assert plan.paused_at is None
+
+
+def test_the_weekday_is_chosen_per_patient(client, nurse, patient):
+    client.force_login(nurse)
+    base = f"/nurse/patients/{patient.pk}/check-ins/"
+    page = client.post(f"{base}weekday/", {"weekday": "3"}, follow=True).content.decode()
+    assert "Weekly check-ins are now on Thursday." in page
+    assert CheckInPlan.objects.get(patient=patient).weekday == 3
+    client.post(f"{base}weekday/", {"weekday": "9"})
+    assert CheckInPlan.objects.get(patient=patient).weekday == 3  # refused
+
+
+def test_another_teams_nurse_and_patients_cannot(client, other_nurse, patient):
+    client.force_login(other_nurse)
+    assert (
+        client.post(f"/nurse/patients/{patient.pk}/check-ins/pause/", {"reason": "x"}).status_code
+        == 404
+    )
+    client.force_login(patient.user)
+    assert (
+        client.post(f"/nurse/patients/{patient.pk}/check-ins/pause/", {"reason": "x"}).status_code
+        == 404
+    )
+    assert not CheckInPlan.objects.exists()
