@@ -12,6 +12,7 @@ from . import audit
 from .forms import ReminderSettingsForm
 from .reminders import push_subscription_delete, reminder_settings_update, reminder_status
 from .roles import role_of
+from .services import patient_update
 
 
 def _account_links(user) -> list[dict[str, str]]:
@@ -79,6 +80,20 @@ def _reminder_context(patient, form) -> dict:
 
 def _account_post(request, patient):
     action = request.POST.get("action")
+    if action == "bp_monitor":
+        # checkins.md, "Blood pressure": a yes/no the patient can set.
+        answer = request.POST.get("has_bp_monitor")
+        if answer not in ("yes", "no"):
+            messages.error(request, "Choose yes or no.")
+            return redirect("account")
+        patient_update(patient=patient, data={"has_bp_monitor": answer == "yes"})
+        messages.success(
+            request,
+            "Saved: your check-ins will ask for a blood pressure reading when it is due."
+            if answer == "yes"
+            else "Saved: your check-ins will not ask for a blood pressure reading.",
+        )
+        return redirect("account")
     if action == "remove_device":
         try:
             device_id = int(request.POST.get("device", ""))
