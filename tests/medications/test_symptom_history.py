@@ -95,40 +95,63 @@ def test_demo_history_is_idempotent_with_one_amber_and_no_red(team):
     assert SymptomReport.objects.filter(reported_at__gt=NOW).count() == 0
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_reports_at_the_same_moment_see_each_other(patient):
-    """The patient row lock: without it both would read "no earlier report" and both stay
-    amber; with it the second waits for the first and is a repeat amber (rule 3)."""
+def _send_at_once(patient, bodies: list[dict]) -> tuple[list, list]:
+    """Send the bodies from parallel threads, each grading slowly, so a missing patient row
+    lock would let both read "no earlier report"."""
     real_context = symptom_selectors.patient_context
-    barrier = threading.Barrier(2)
-    levels, errors = [], []
+    barrier = threading.Barrier(len(bodies))
+    created, errors = [], []
 
     def slow_context(*args, **kwargs):
         context = real_context(*args, **kwargs)
         threading.Event().wait(0.3)  # widen the window a missing lock would leave open
         return context
 
-    def send():
+    def send(body):
         try:
             barrier.wait(timeout=5)
-            created = symptom_report_create(
-                patient=patient,
-                data={"symptoms": [{"code": "diarrhoea", "grade": 2}]},
-                entered_by=patient.user,
-            )
-            levels.append(created.triage_level)
+            report = symptom_report_create(patient=patient, data=body, entered_by=patient.user)
+            created.append(report)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
             connection.close()
 
     with mock.patch("medications.symptoms.services.patient_context", slow_context):
-        threads = [threading.Thread(target=send) for _ in range(2)]
+        threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
+    return created, errors
 
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_reports_at_the_same_moment_see_each_other(patient):
+    """The patient row lock: without it both would read "no earlier report" and both stay
+    amber; with it the second waits for the first and is a repeat amber (rule 3). The two
+    reports differ (a same-content report within 10 minutes is a resend, tested below)."""
+    created, errors = _send_at_once(
+        patient,
+        [
+            {"symptoms": [{"code": "diarrhoea", "grade": 2}]},
+            {"symptoms": [{"code": "diarrhoea", "grade": 2}, {"code": "fatigue", "grade": 1}]},
+        ],
+    )
     assert not errors
-    assert sorted(levels) == ["amber", "red"]
+    assert sorted(report.triage_level for report in created) == ["amber", "red"]
+    assert SymptomReport.objects.filter(patient=patient).count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_report_sent_twice_at_once_is_stored_once(patient):
+    """A double tap from two tabs: the second waits on the lock, finds the first and is
+    answered with it (a resend), so one report and one amber."""
+    body = {"symptoms": [{"code": "diarrhoea", "grade": 2}]}
+    created, errors = _send_at_once(patient, [body, body])
+    assert not errors
+    assert len({report.pk for report in created}) == 1
+    assert SymptomReport.objects.filter(patient=patient).count() == 1
+    assert [report.triage_level for report in created] == ["amber", "amber"]
