@@ -65,7 +65,8 @@ def test_a_reminder_reaches_the_browser_encrypted_with_the_time_and_two_actions(
     assert payload["taken_url"].startswith(f"{settings.SITE_URL}/api/v1/push/taken/{dose.pk}/?t=")
     assert payload["open_url"] == f"{settings.SITE_URL}/me/"
     assert payload["tag"] == f"dose-{dose.pk}"
-    text = str(payload)
+    # the Taken link carries a random token, which may spell "mg" or "400" by chance
+    text = str({key: value for key, value in payload.items() if key != "taken_url"})
     for word in [*FORBIDDEN, patient.family_name, patient.given_name]:
         assert word not in text
 
