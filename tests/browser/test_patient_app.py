@@ -95,6 +95,7 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
 
     # A temperature of 38.2: the red "call now" screen with a tap-to-call number.
     page.get_by_role("link", name="Report symptoms").first.click()
+    page.get_by_role("link", name="Prefer one page? Use the whole form").click()
     page.get_by_label("Temperature (°C)").fill("38.2")
     page.get_by_role("button", name="Send my report").click()
     page.get_by_role("heading", name="Call your advice line now").wait_for()
@@ -112,6 +113,7 @@ def test_take_a_dose_skip_one_report_a_fever_and_see_it_all_in_history(
     screenshot(desktop, "patient-result-red-desktop")
 
     # History shows all three.
+    page.get_by_role("button", name="Menu").click()  # on a phone the page links fold
     page.get_by_role("link", name="History", exact=True).click()
     page.get_by_role("heading", name="History", exact=True).wait_for()
     assert "1 taken" in calendar_text(page, first)

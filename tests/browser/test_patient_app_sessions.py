@@ -57,7 +57,8 @@ def test_signing_out_clears_what_was_typed(live_server, browser):
         sign_in(page, live_server, patient.user.username, PASSWORD)
         page.goto(f"{live_server.url}/me/symptoms/new/")
         page.get_by_label("Temperature (°C)").fill("37.9")
-        page.get_by_role("button", name="Sign out").first.dispatch_event("click")
+        page.get_by_role("button", name="Menu").tap()  # on a phone the links fold
+        page.get_by_role("button", name="Sign out").tap()
         page.get_by_role("heading", name="Sign in", exact=True).wait_for()
         assert (
             page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tracker-draft'))")
