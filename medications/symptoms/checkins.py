@@ -425,6 +425,9 @@ def check_ins_resume(*, patient: Patient, now=None) -> CheckInPlan:
     plan, _ = CheckInPlan.objects.select_for_update().get_or_create(patient=patient)
     plan.paused_at, plan.pause_reason, plan.paused_by, plan.updated_at = None, "", None, now
     plan.save()
+    # Set aside before they opened, they were never asked: they go, so the next sweep
+    # schedules them again (their keys would otherwise stand in the way).
+    CheckIn.objects.filter(patient=patient, status=CheckInStatus.PAUSED, opens_at__gt=now).delete()
     return plan
 
 

@@ -46,3 +46,23 @@ def test_another_teams_nurse_and_patients_cannot(client, other_nurse, patient):
         == 404
     )
     assert not CheckInPlan.objects.exists()
+
+
+def test_paused_and_resumed_before_it_opened_the_check_in_is_asked_after_all(patient, nurse):
+    import time_machine
+
+    from medications.models import CheckIn
+    from medications.symptoms import checkins
+    from notifications.services.check_ins import check_ins_sweep
+
+    from .helpers import prescribe, utc
+
+    start = utc(2026, 3, 2, 9)
+    with time_machine.travel(start, tick=False):
+        prescribe(patient, now=start)
+        check_ins_sweep()
+        checkins.check_ins_pause(patient=patient, reason="scan day", user=nurse)
+        checkins.check_ins_resume(patient=patient)
+        check_ins_sweep()
+    (check_in,) = CheckIn.objects.filter(patient=patient)
+    assert check_in.status == "scheduled" and check_in.opens_at == utc(2026, 3, 2, 10)
