@@ -152,13 +152,15 @@ def check_ins_generate(*, now: datetime | None = None) -> dict:
     patients; safe to run twice or concurrently (unique source keys)."""
     now = now or timezone.now()
     starts = _on_treatment(now.date())
-    if not starts:
-        return {"weekly": 0, "post_infusion": 0}
     # The same patients as subqueries, not a list of ids: a 10,000-id IN list costs more to
     # send and parse than the read itself (benchmark 7).
     on_treatment = Q(
         pk__in=Prescription.objects.filter(status=PrescriptionStatus.ACTIVE).values("patient_id")
     ) | Q(pk__in=InfusionCourse.objects.filter(status=CourseStatus.ACTIVE).values("patient_id"))
+    # Weekly check-ins not asked yet of patients no longer on treatment are not asked.
+    CheckIn.objects.filter(kind=CheckInKind.WEEKLY, status=CheckInStatus.SCHEDULED).exclude(
+        patient__in=Patient.objects.filter(on_treatment)
+    ).delete()
     patients = {
         row["pk"]: row
         for row in Patient.objects.filter(on_treatment).values(

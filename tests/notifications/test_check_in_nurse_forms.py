@@ -66,3 +66,28 @@ def test_paused_and_resumed_before_it_opened_the_check_in_is_asked_after_all(pat
         check_ins_sweep()
     (check_in,) = CheckIn.objects.filter(patient=patient)
     assert check_in.status == "scheduled" and check_in.opens_at == utc(2026, 3, 2, 10)
+
+
+def test_a_patient_whose_treatment_stopped_is_not_asked_or_chased(patient, nurse):
+    import time_machine
+
+    from medications import services as medication_services
+    from medications.models import CheckIn
+    from notifications.models import Alert
+    from notifications.services.check_ins import check_ins_sweep
+
+    from .helpers import prescribe, utc
+
+    start = utc(2026, 3, 2, 8)
+    with time_machine.travel(start, tick=False):
+        prescription = prescribe(patient, now=start)
+        check_ins_sweep()
+        assert CheckIn.objects.filter(patient=patient, status="scheduled").exists()
+        medication_services.prescription_stop(
+            prescription=prescription, reason="progression", recorded_by=nurse, now=start
+        )
+        check_ins_sweep()
+    assert not CheckIn.objects.filter(patient=patient).exists()
+    with time_machine.travel(utc(2026, 3, 6, 12), tick=False):
+        check_ins_sweep()
+    assert not Alert.objects.filter(patient=patient).exists()
