@@ -349,7 +349,10 @@ def check_ins_after_report(
             focus += rules.follow_up_still_open(row["focus_codes"] or [], grades)
     if report.triage_level == "amber":
         focus += rules.follow_up_focus(report.triage_item_levels or {}, graded_codes)
-    focus = list(dict.fromkeys(focus))
+    # An expected level (baseline) is not followed up: grade 2 may be its normal, and a daily
+    # follow-up would make it red by the repeat-amber rule.
+    expected = set(report.expected_codes or [])
+    focus = [code for code in dict.fromkeys(focus) if code not in expected]
     if focus:
         _follow_up_schedule(report, focus, now)
     if ids:

@@ -199,3 +199,13 @@ def test_an_expected_report_is_marked_on_the_timeline(api, client, nurse, patien
     client.force_login(nurse)
     text = client.get(f"/nurse/patients/{patient.pk}/").content.decode()
     assert "Symptom report (expected: no alert raised)" in text
+
+
+def test_an_expected_amber_starts_no_follow_up_but_an_unexpected_one_does(api, nurse, patient):
+    from medications.models import CheckIn
+
+    set_baseline(api, nurse, patient)
+    send(api, patient, ("hand_foot", 2))
+    assert not CheckIn.objects.filter(kind="follow_up").exists()
+    send(api, patient, ("rash", 2))
+    assert [c.focus_codes for c in CheckIn.objects.filter(kind="follow_up")] == [["rash"]]
