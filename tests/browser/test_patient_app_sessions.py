@@ -2,6 +2,8 @@
 the session has ended survives signing in again and sends; signing out clears it; the sign-in
 page gives the advice line and 999; staff are warned before a short session ends."""
 
+from urllib.parse import urlparse
+
 import pytest
 from django.contrib.sessions.models import Session
 
@@ -83,5 +85,49 @@ def test_staff_are_warned_before_their_session_ends(live_server, browser, settin
         assert_accessible(page)
         warning.get_by_role("button", name="Stay signed in").tap()
         warning.wait_for(state="hidden")
+    finally:
+        context.close()
+
+
+def test_password_reset_and_one_time_link_pages_are_accessible(live_server, browser):
+    patient, _ = sorafenib_patient()
+    nurse = NurseFactory(teams=[patient.care_team])
+    context, page = touch_phone(browser)
+    try:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_role("link", name="Forgotten your password?").tap()
+        page.get_by_role("heading", name="Forgotten your password").wait_for()
+        assert_accessible(page)
+        page.get_by_label("E-mail address").fill("nobody@example.org")
+        page.get_by_role("button", name="Send me a link").tap()
+        page.get_by_role("heading", name="Check your e-mail").wait_for()
+        assert_accessible(page)
+
+        sign_in(page, live_server, nurse.username, PASSWORD)
+        page.goto(f"{live_server.url}/nurse/patients/{patient.pk}/")
+        page.get_by_role("link", name="One-time sign-in link for this patient").tap()
+        page.get_by_role("button", name="Make a one-time sign-in link").wait_for()
+        assert_accessible(page)
+        page.get_by_role("button", name="Make a one-time sign-in link").tap()
+        shown = page.get_by_label("One-time sign-in link").input_value()
+        link = live_server.url + urlparse(shown).path  # shown on SITE_URL
+        assert_accessible(page)
+        screenshot(page, "patient-sign-in-link-issued-phone")
+        page.get_by_role("button", name="Menu").tap()
+        page.get_by_role("button", name="Sign out").tap()
+        page.get_by_role("heading", name="Sign in", exact=True).wait_for()
+        page.goto(link)
+        page.get_by_role("heading", name="Sign in with your link").wait_for()
+        assert_accessible(page)
+        page.get_by_role("button", name="Sign in", exact=True).tap()
+        page.get_by_role("heading", name="Choose a new password").wait_for()
+        assert_accessible(page)
+        page.get_by_label("New password", exact=True).fill("a-fresh-password-2026")
+        page.get_by_label("New password confirmation").fill("a-fresh-password-2026")
+        page.get_by_role("button", name="Save my new password").tap()
+        page.wait_for_url("**/me/")
+        assert "Your new password is saved" in page.locator(".messages").inner_text()
+        page.goto(link)
+        page.get_by_role("heading", name="This link no longer works").wait_for()
     finally:
         context.close()

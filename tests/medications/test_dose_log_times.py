@@ -151,3 +151,11 @@ def test_staff_log_an_older_dose_only_with_a_reason(api, nurse, patient, dose):
     response = log(api(nurse), dose, later, note="Patient told me on the phone", **body)
     assert response.status_code == 201
     assert response.json()["state"] == "taken" and response.json()["logged_later"] is True
+
+
+def test_the_nurse_timeline_says_logged_later(api, client, nurse, patient, dose):
+    log(api(patient.user), dose, utc(2026, 3, 2, 18), action="taken", at="2026-03-02T08:30:00Z")
+    client.force_login(nurse)
+    with time_machine.travel(utc(2026, 3, 2, 19), tick=False):
+        page = client.get(f"/nurse/patients/{patient.pk}/").content.decode()
+    assert "Taken at 08:30, logged later" in page or "at 08:30, logged later" in page
