@@ -41,9 +41,10 @@ USER_FIELDS_SKIPPED = frozenset({"user"})
 
 
 def _children(model: type[models.Model]):
-    """Reverse one-to-many relations (ForeignKey to this model) of a model."""
+    """Reverse relations (ForeignKey or OneToOneField to this model) of a model."""
     for relation in model._meta.related_objects:
-        if relation.one_to_many and not relation.related_model._meta.auto_created:
+        one_or_many = relation.one_to_many or relation.one_to_one
+        if one_or_many and not relation.related_model._meta.auto_created:
             label = relation.related_model._meta.label_lower
             if label not in SKIP_MODELS:
                 yield relation
@@ -51,7 +52,7 @@ def _children(model: type[models.Model]):
 
 def _points_at_patient(model: type[models.Model]) -> bool:
     return any(
-        f.is_relation and f.many_to_one and f.related_model is Patient
+        f.is_relation and (f.many_to_one or f.one_to_one) and f.related_model is Patient
         for f in model._meta.concrete_fields
     )
 

@@ -149,3 +149,17 @@ def test_admin_produces_a_subject_access_request(patient, admin_user, record):
         patient=patient, actor=admin_user, what__contains=f"subject access request {sar.pk}"
     ).exists()
     Token.objects.all()  # the admin used a session, no token was made
+
+
+def test_one_to_one_records_are_exported_too(patient, nurse):
+    """A check-in plan hangs off the patient by a one-to-one link, not a foreign key: it
+    is still part of everything held about them."""
+    from medications.symptoms.checkins import check_ins_pause
+
+    check_ins_pause(patient=patient, reason="In hospital for a week", user=nurse, now=NOW)
+    client = Client()
+    client.force_login(patient.user)
+    document = json.loads(client.get("/me/export/").content)
+    [plan] = document["check_in_plans"]
+    assert plan["pause_reason"] == "In hospital for a week"
+    assert plan["paused_by"] == {"who": "nurse"}
