@@ -1,14 +1,15 @@
 """Writes about people."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from .models import CareTeam, Patient, Role
+from .models import CareTeam, IdempotencyRecord, Patient, Role
 from .validators import normalise_nhs_number
 
 
@@ -156,3 +157,16 @@ def patient_update(*, patient: Patient, data: dict) -> Patient:
             User.objects.filter(pk=patient.user_id).update(email=data["email"])
             patient.user.email = data["email"]
     return patient
+
+
+def idempotency_records_purge(*, now=None, keep_days: float | None = None) -> int:
+    """Forget Idempotency-Key records older than IDEMPOTENCY_KEY_KEEP_DAYS (one DELETE;
+    safe to run twice or concurrently). Returns how many went."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    keep = settings.IDEMPOTENCY_KEY_KEEP_DAYS if keep_days is None else keep_days
+    removed, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=now - timedelta(days=keep)
+    ).delete()
+    return removed

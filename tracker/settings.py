@@ -188,6 +188,9 @@ CSRF_COOKIE_HTTPONLY = True
 
 # API tokens end this many days after their last use (sliding; patients/tokens.py).
 API_TOKEN_TTL_DAYS = float(os.environ.get("API_TOKEN_TTL_DAYS", 30))
+# Idempotency-Key records (patients/idempotency.py) are kept this long, then purged hourly:
+# a client retries within minutes; a key older than this may name a new request again.
+IDEMPOTENCY_KEY_KEEP_DAYS = float(os.environ.get("IDEMPOTENCY_KEY_KEEP_DAYS", 7))
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = 0.25  # hours
@@ -370,6 +373,8 @@ PERIODIC_JOBS: dict[str, tuple[str, float]] = {
     # FHIR bulk exports (interop; docs/fhir.md): run jobs whose task never ran, delete
     # files past their retention.
     "bulk-exports": ("interop.tasks.sweep_bulk_exports", 300.0),
+    # Idempotency-Key records past IDEMPOTENCY_KEY_KEEP_DAYS (patients/idempotency.py).
+    "idempotency-keys": ("patients.tasks.purge_idempotency_records", 3600.0),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": seconds} for name, (task, seconds) in PERIODIC_JOBS.items()

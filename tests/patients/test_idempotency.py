@@ -90,3 +90,20 @@ def test_a_symptom_report_key_reused_for_another_report_stores_nothing(api, pati
     from medications.models import SymptomReport
 
     assert SymptomReport.objects.count() == 1
+
+
+def test_old_idempotency_records_are_purged_by_the_hourly_job(patient):
+    from django.core.management import call_command
+
+    from patients.tasks import purge_idempotency_records
+
+    with time_machine.travel(utc(2026, 3, 1, 9), tick=False):
+        IdempotencyRecord.objects.create(user=patient.user, key="old", fingerprint="a" * 64)
+    with time_machine.travel(utc(2026, 3, 8, 8), tick=False):
+        IdempotencyRecord.objects.create(user=patient.user, key="new", fingerprint="b" * 64)
+        # 7 days (IDEMPOTENCY_KEY_KEEP_DAYS) have not yet passed for "old": kept
+        assert purge_idempotency_records() == {"removed": 0}
+    with time_machine.travel(utc(2026, 3, 8, 10), tick=False):
+        call_command("sweep", only=["idempotency-keys"])
+        assert purge_idempotency_records() == {"removed": 0}  # run twice: nothing more
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
