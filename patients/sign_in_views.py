@@ -68,6 +68,12 @@ class PasswordResetView(_SignedOutPage, auth_views.PasswordResetView):
     email_template_name = "registration/reset_email.txt"
     subject_template_name = "registration/reset_subject.txt"
 
+    def form_valid(self, form):
+        # The link is built from SITE_URL, never from the request's Host header (which a
+        # caller chooses: a reset e-mail must not point at someone else's site).
+        self.extra_email_context = {"site_url": settings.SITE_URL}
+        return super().form_valid(form)
+
 
 class PasswordResetDoneView(_SignedOutPage, auth_views.PasswordResetDoneView):
     template_name = "registration/reset_sent.html"
