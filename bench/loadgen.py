@@ -1,7 +1,9 @@
 """HTTP load generator, run as its own process: `python -m bench.loadgen SPEC.json`.
 
-SPEC: {"base": "http://127.0.0.1:PORT", "threads": 8, "max_seconds": 20,
+SPEC: {"base": "http://127.0.0.1:PORT", "threads": 8, "max_seconds": 20, "rate": 78,
        "requests": [{"path": "/api/v1/...", "token": "...", "body": {...}}, ...]}
+"rate" (optional, requests per second): request n is not sent before start + n / rate (an
+arrival rate, as patients logging at their own moments); without it, as fast as possible.
 Each request is sent once (so each can log a distinct dose), by a pool of threads that
 each keep one keep-alive `requests.Session`. Stops when every request was sent or after
 max_seconds. Prints one JSON object: sent, ok, errors, status codes, elapsed, requests per
@@ -35,6 +37,7 @@ def run(spec: dict) -> dict:
     items = spec["requests"]
     threads = int(spec.get("threads", 8))
     deadline_after = float(spec.get("max_seconds", 20))
+    rate = float(spec.get("rate") or 0)
     lock = threading.Lock()
     cursor = iter(range(len(items)))
     latencies: list[float] = []
@@ -54,6 +57,10 @@ def run(spec: dict) -> dict:
             if index is None:
                 return
             item = items[index]
+            if rate:
+                pause = start + index / rate - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
             headers = {"Authorization": f"Token {item['token']}"}
             t0 = time.perf_counter()
             try:

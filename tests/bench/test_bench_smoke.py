@@ -67,3 +67,26 @@ def test_http_benchmarks_run_at_tiny_scale():
     assert any("doses now taken" in note for note in results.notes), results.notes
     assert not any("errors" in note for note in results.notes), results.notes
     assert _rows(results, "4."), results.rows
+
+
+@pytest.mark.postgres
+@committed_postgres
+@pytest.mark.redis
+@pytest.mark.slow
+def test_peak_benchmark_runs_at_tiny_scale():
+    """10 patients: every first reminder is handled (sent, or cancelled because the dose was
+    logged first), each push arrives once, and the 08:30 repeat reaches exactly those who
+    did not log."""
+    results = Results()
+    run_benchmarks(TINY, {8}, results)
+
+    peak = _rows(results, "8.")
+    assert "handled" in peak["due -> last first reminder received"].note
+    assert peak["due -> last first reminder received"].note.startswith("10/10 handled"), peak
+    assert peak["pushes received (once each)"].met, results.notes
+    assert peak["pushes received (once each)"].value > 0
+    repeats = peak["08:30 repeats sent"]
+    assert repeats.met and repeats.baseline == 3, results.notes  # 30% of 10 did not log
+    assert peak["errors"].value == 0, results.notes
+    assert peak["dose log p95 under the peak"].value > 0
+    assert any("08:00 peak: 10 patients" in note for note in results.notes), results.notes
