@@ -1,16 +1,17 @@
 """Celery tasks of the notifications app: thin wrappers that take ids, re-read state and call
 one service each. Every one is safe to run twice or concurrently; periodic ones are listed
-in settings.PERIODIC_JOBS (beat and `python manage.py sweep` run them). The outbox's two
-tasks (send_delivery, sweep_deliveries) are defined in services/outbox.py under their
-"notifications.tasks..." names and re-exported here."""
+in settings.PERIODIC_JOBS (beat and `python manage.py sweep` run them). The outbox's
+tasks (send_delivery, send_deliveries, sweep_deliveries) are defined in services/outbox.py
+under their "notifications.tasks..." names and re-exported here."""
 
 from celery import shared_task
 
 from . import services
-from .services.outbox import send_delivery, sweep_deliveries
+from .services.outbox import send_deliveries, send_delivery, sweep_deliveries
 
 __all__ = [
     "raise_symptom_report_alert",
+    "send_deliveries",
     "send_delivery",
     "send_dose_reminders",
     "sweep_check_ins",

@@ -45,10 +45,17 @@ DELIVERY_SWEEP_BUDGET_SECONDS = 40.0
 # A delivery claimed ("sending") longer than this lost its sender (worker killed, machine
 # restarted): it goes back to pending. Well above the webhook and SMTP timeouts (10 s).
 DELIVERY_STUCK_AFTER = timedelta(seconds=settings.DELIVERY_STUCK_AFTER_SECONDS)
-# Up to this many new deliveries get one task each after commit; more are left to one
-# delivery sweep task (a missed-dose sweep over 10,000 patients must not publish 10,000
-# messages inside the request that committed them).
+# Up to this many new deliveries get one task each after commit; more are sent by tasks of
+# SEND_CHUNK deliveries each (a missed-dose sweep over 10,000 patients must not publish 10,000
+# messages inside the request that committed them). Chunks rather than one delivery sweep:
+# every worker process takes a share at once, where one sweep sent them all in one process,
+# at most DELIVERY_SWEEP_LIMIT per beat tick (bench 8: 2,000 reminders due at 08:00 left in
+# steps of 500 every 30 s while the other worker process sat idle).
 ENQUEUE_EACH_UP_TO = 50
+SEND_CHUNK = 100
+# A chunk stops sending after this long (under the task's soft time limit of 60 s, even if
+# every channel answers slowly); what it left is pending, for the delivery sweep.
+SEND_CHUNK_BUDGET_SECONDS = 40.0
 # Fallback channel for a team with no channel at all (CareTeam.advice_line_email).
 FALLBACK_CHANNEL_NAME = "Advice line e-mail (automatic)"
 
@@ -146,20 +153,24 @@ def _deliveries_create(
         )
     ]
     ids = set(new) | set(again)
-    if len(ids) > ENQUEUE_EACH_UP_TO:
-        _enqueue_delivery_sweep()
-    else:
-        _enqueue_deliveries(sorted(ids))
+    _enqueue_new_deliveries(ids)
     return len(ids)
+
+
+def _enqueue_new_deliveries(ids: Iterable[int]) -> None:
+    """After commit: one task per delivery for a few, tasks of SEND_CHUNK for many."""
+    ids = sorted(ids)
+    if len(ids) <= ENQUEUE_EACH_UP_TO:
+        for delivery_id in ids:
+            enqueue_on_commit(send_delivery, delivery_id)
+        return
+    for start in range(0, len(ids), SEND_CHUNK):
+        enqueue_on_commit(send_deliveries, ids[start : start + SEND_CHUNK])
 
 
 def _enqueue_deliveries(ids: Iterable[int]) -> None:
     for delivery_id in ids:
         enqueue_on_commit(send_delivery, delivery_id)
-
-
-def _enqueue_delivery_sweep() -> None:
-    enqueue_on_commit(sweep_deliveries)
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> str:
@@ -340,6 +351,31 @@ def channel_send_test(*, channel: Channel, now: datetime | None = None) -> Deliv
 def send_delivery(delivery_id: int) -> dict:
     """Claim, send and record one outbox row (a second call finds it claimed or sent)."""
     return {"delivery": delivery_id, "result": delivery_send(delivery_id=delivery_id)}
+
+
+def deliveries_send(*, delivery_ids: list[int], budget_seconds: float = SEND_CHUNK_BUDGET_SECONDS):
+    """Send these deliveries, one after another (each claim is conditional: a delivery
+    another process sent or claimed is skipped). Stops after `budget_seconds`; the rest stay
+    pending for the delivery sweep."""
+    outcome: Counter = Counter()
+    started = time.monotonic()
+    for delivery_id in delivery_ids:
+        if time.monotonic() - started > budget_seconds:
+            outcome["left_for_next_run"] += 1
+            continue
+        result = delivery_send(delivery_id=delivery_id)
+        for _ in range(2):  # push -> SMS -> e-mail: the next channel is due now, send it here
+            if result != "fell back":
+                break
+            result = delivery_send(delivery_id=delivery_id)
+        outcome[result] += 1
+    return dict(outcome)
+
+
+@shared_task(name="notifications.tasks.send_deliveries")
+def send_deliveries(delivery_ids: list[int]) -> dict:
+    """Claim, send and record a chunk of outbox rows (safe to run twice)."""
+    return deliveries_send(delivery_ids=delivery_ids)
 
 
 @shared_task(name="notifications.tasks.sweep_deliveries")

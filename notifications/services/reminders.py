@@ -37,7 +37,7 @@ from patients.models import REMINDER_MINUTES_BEFORE_MAX, Patient
 from .. import reminder_channels
 from ..models import Delivery, DeliveryPurpose, DeliveryStatus
 from .common import SWEEP_BATCH, _claim_ids, _now
-from .outbox import ENQUEUE_EACH_UP_TO, _enqueue_deliveries, _enqueue_delivery_sweep
+from .outbox import _enqueue_new_deliveries
 from .reminder_outbox import DOSE_KIND
 
 logger = logging.getLogger(__name__)
@@ -204,10 +204,7 @@ def _deliveries_insert(rows: list[dict]) -> list[int]:
             returning=("id",),
         )
     ]
-    if len(ids) > ENQUEUE_EACH_UP_TO:
-        _enqueue_delivery_sweep()
-    else:
-        _enqueue_deliveries(sorted(ids))
+    _enqueue_new_deliveries(ids)
     return ids
 
 
