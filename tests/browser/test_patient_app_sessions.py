@@ -80,6 +80,9 @@ def test_staff_are_warned_before_their_session_ends(live_server, browser, settin
     context, page = touch_phone(browser)
     try:
         sign_in(page, live_server, nurse.username, PASSWORD)
+        # The queue refreshes itself (htmx), and every refresh moves the session's end on,
+        # so with a 125 s session the warning would come and go: watch a page that waits.
+        page.goto(f"{live_server.url}/nurse/patients/")
         warning = page.get_by_role("alert").filter(has_text="You will be signed out in")
         warning.wait_for(timeout=10_000)
         assert_accessible(page)
