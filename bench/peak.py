@@ -184,7 +184,9 @@ class Beat(threading.Thread):
         super().__init__(daemon=True)
         from celery import Celery
 
-        self.app = Celery("bench-peak-beat", broker=env.redis_url())
+        # Not the current app: tasks declared with shared_task follow the current app, and
+        # this one must not take the product's publishing over (in the test process too).
+        self.app = Celery("bench-peak-beat", broker=env.redis_url(), set_as_current=False)
         self.origin = origin
         self.stop = threading.Event()
         self.ticks = 0

@@ -9,6 +9,20 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(autouse=True)
+def _product_celery_app_stays_current():
+    """Tasks declared with shared_task publish through Celery's *current* app. A test (or the
+    code it runs) that makes another app current silently reroutes every later test's tasks
+    (this happened: a benchmark's helper app took the worker tests' messages elsewhere).
+    The test that does it fails here, not the tests after it."""
+    from celery import current_app
+
+    yield
+    assert current_app.main == "tracker", (
+        f"this test left Celery app {current_app.main!r} current instead of the product's"
+    )
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttles_and_lockouts(settings):
     """Each test starts with empty rate-limit counters, no sign-in lock-outs and no
     per-process copies of roles or drugs."""
