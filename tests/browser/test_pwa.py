@@ -199,13 +199,15 @@ def test_turning_notifications_on_from_the_account_page_stores_this_devices_subs
             "data": json.dumps(payload),
         },
     )
-    page.wait_for_function(
-        "async () => (await (await navigator.serviceWorker.ready).getNotifications()).length > 0"
-    )
-    shown = page.evaluate(
-        """async () => (await (await navigator.serviceWorker.ready).getNotifications()).map(n => (
-            {title: n.title, body: n.body, tag: n.tag, actions: n.actions.map(a => a.action)}))"""
-    )
+    # Read the notifications in the same poll that first finds them (headless Chromium may
+    # close a shown notification again a moment later).
+    shown = page.wait_for_function(
+        """async () => {
+            const shown = await (await navigator.serviceWorker.ready).getNotifications();
+            return shown.length > 0 && shown.map(n => (
+                {title: n.title, body: n.body, tag: n.tag, actions: n.actions.map(a => a.action)}));
+        }"""
+    ).json_value()
     assert shown == [
         {
             "title": "It's time for your 08:00 medicine",
