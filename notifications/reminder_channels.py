@@ -93,8 +93,14 @@ def _short(text: str) -> str:
     return text[:ERROR_LIMIT]
 
 
-def _send_push(delivery: Delivery, now: datetime) -> SendResult:
-    subscriptions = list(PushSubscription.objects.filter(patient_id=delivery.patient_id))
+def _send_push(
+    delivery: Delivery,
+    now: datetime,
+    subscriptions: list[PushSubscription] | None = None,
+    accepted_by: list[int] | None = None,
+) -> SendResult:
+    if subscriptions is None:
+        subscriptions = list(PushSubscription.objects.filter(patient_id=delivery.patient_id))
     if not subscriptions:
         return SendResult(False, None, "no device is subscribed to notifications")
     payload = push_payload(delivery)
@@ -110,7 +116,10 @@ def _send_push(delivery: Delivery, now: datetime) -> SendResult:
             topic=payload["tag"][:32],
         )
         results.append(result)
-        _note_subscription(subscription, result)
+        if result.ok and accepted_by is not None:
+            accepted_by.append(subscription.pk)  # the caller notes these in one statement
+        else:
+            _note_subscription(subscription, result)
     accepted = [r for r in results if r.ok]
     if accepted:
         return SendResult(True, accepted[0].status_code)
@@ -176,14 +185,24 @@ SENDERS = {
 }
 
 
-def send(delivery: Delivery, now: datetime) -> SendResult:
-    """One attempt on the delivery's current channel (`route`). Never raises."""
+def send(
+    delivery: Delivery,
+    now: datetime,
+    *,
+    subscriptions: list[PushSubscription] | None = None,
+    accepted_by: list[int] | None = None,
+) -> SendResult:
+    """One attempt on the delivery's current channel (`route`). Never raises. A caller
+    sending many may pass the patient's push subscriptions (loaded for all at once) and a
+    list that collects the subscriptions that accepted, to note them in one statement."""
     sender = SENDERS.get(delivery.route)
     if sender is None:
         return SendResult(
             False, None, "no way to reach the patient: no device, mobile number or e-mail address"
         )
     try:
+        if sender is _send_push:
+            return _send_push(delivery, now, subscriptions, accepted_by)
         return sender(delivery, now)
     except Exception as exc:  # noqa: BLE001 - a bug in a transport must not lose the reminder
         return SendResult(False, None, _short(f"{exc.__class__.__name__}: {exc}"))
