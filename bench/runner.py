@@ -8,8 +8,7 @@ Full scale: sweep at 1,000 and 10,000 patients, 10,000 x 14 days of generation, 
 alerts in the nurse queue, the dose-logging API under gunicorn and 200 symptom reports
 through Redis and a Celery worker, and FHIR $everything for a year of one patient's
 treatment (`--only 6` runs that alone), and the check-in sweep at 1,000 and 10,000
-patients (`--only 7`), and the 08:00 peak (`--only 8`: 2,000 patients at full scale, not
-10,000: see bench/peak.py and docs/benchmarks.md).
+patients (`--only 7`), and the 08:00 peak (`--only 8`: 10,000 patients, bench/peak.py).
 """
 
 from __future__ import annotations
@@ -48,9 +47,9 @@ class Scale:
     fhir_reps: int = 20
     # 8. 08:00 peak: patients with a dose due at once; the logging window (15 min / 10);
     # how long to wait for the reminders of each round at most.
-    peak_patients: int = 2_000
+    peak_patients: int = 10_000
     peak_window_seconds: float = 90.0
-    peak_wait_seconds: float = 100.0
+    peak_wait_seconds: float = 150.0
     peak_repeat_wait_seconds: float = 75.0
 
 
