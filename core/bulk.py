@@ -61,24 +61,31 @@ def fast() -> bool:
 
 def insert_rows(
     model: type[models.Model],
-    rows: Sequence[dict],
+    rows: Sequence[dict] | Sequence[tuple],
     *,
+    columns: Sequence[str] | None = None,
     on_conflict: str = "",
     returning: Sequence[str] = (),
     order_by: str = "",
 ) -> list[tuple]:
     """INSERT the rows (dicts keyed by field attname, e.g. "patient_id", all with the same
-    keys) in one statement.
+    keys; or, with `columns`, tuples in that order, which spares a dict per row when there
+    are hundreds of thousands) in one statement.
 
     `order_by`: insert in this column's order (concurrent inserters of overlapping unique
     keys then wait for each other in one direction only). `on_conflict`: e.g. "ON CONFLICT
     (dedup_key) DO NOTHING". Returns the RETURNING rows (only those actually inserted)."""
     if not rows:
         return []
-    fields = [model._meta.get_field(name) for name in rows[0]]
+    if columns is None:
+        names = list(rows[0])
+        rows = [tuple(row[name] for name in names) for row in rows]
+    else:
+        names = list(columns)
+    fields = [model._meta.get_field(name) for name in names]
     if connection.vendor == "postgresql":
         return _insert_postgresql(model, fields, rows, on_conflict, returning, order_by)
-    return _insert_values(model, fields, rows, on_conflict, returning, order_by)
+    return _insert_values(model, fields, names, rows, on_conflict, returning, order_by)
 
 
 def _tail(model, on_conflict: str, returning: Sequence[str]) -> str:
@@ -105,16 +112,16 @@ def _insert_postgresql(model, fields, rows, on_conflict, returning, order_by) ->
     name = f"bulk_{hashlib.sha1(signature.encode(), usedforsecurity=False).hexdigest()[:16]}"
     staging = quote(name)
     json_columns = [i for i, kind in enumerate(types) if kind == "jsonb"]
-    # Identifiers from _meta only; every value travels in the COPY stream. The INSERT
-    # empties the staging table as it reads it, so one transaction may insert many times.
+    # Identifiers from _meta only; every value travels in the COPY stream. The staging table
+    # is emptied after each INSERT (TRUNCATE: cheaper than deleting the rows one by one), so
+    # one transaction may insert many times.
     insert = (
-        f"WITH moved AS (DELETE FROM {staging} RETURNING {columns}) "  # noqa: S608
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {columns} FROM moved"
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {staging}"
     )
     if order_by:
         insert += f" ORDER BY {quote(model._meta.get_field(order_by).column)}"
     insert += _tail(model, on_conflict, returning)
-    names = list(rows[0])
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Made once per session; asked every time, because the transaction that made it may
         # have rolled back since (a temporary table goes with it).
@@ -129,31 +136,34 @@ def _insert_postgresql(model, fields, rows, on_conflict, returning, order_by) ->
         with cursor.cursor.copy(f"COPY {staging} FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(types)
             for row in rows:
-                values = [row[key] for key in names]
-                for i in json_columns:
-                    if values[i] is not None:
-                        values[i] = Jsonb(values[i], dumps=_json_dumps)
-                copy.write_row(values)
+                if json_columns:
+                    row = list(row)  # noqa: PLW2901 - a copy, the caller's row is left alone
+                    for i in json_columns:
+                        if row[i] is not None:
+                            row[i] = Jsonb(row[i], dumps=_json_dumps)
+                copy.write_row(row)
         if connection.queries_logged:  # COPY bypasses Django's cursor: count it all the same
             elapsed = f"{time.monotonic() - started:.3f}"
             connection.queries_log.append({"sql": f"COPY {staging} FROM STDIN", "time": elapsed})
         cursor.execute(insert)
-        return cursor.fetchall() if returning else []
+        found = cursor.fetchall() if returning else []
+        cursor.execute(f"TRUNCATE {staging}")
+        return found
 
 
-def _insert_values(model, fields, rows, on_conflict, returning, order_by) -> list[tuple]:
+def _insert_values(model, fields, names, rows, on_conflict, returning, order_by) -> list[tuple]:
     quote = connection.ops.quote_name
     if order_by:
-        rows = sorted(rows, key=lambda row: row[order_by])
-    names = list(rows[0])
+        position = names.index(order_by)
+        rows = sorted(rows, key=lambda row: row[position])
     # JSON as PostgreSQL gets it: dates, times and decimals as text (DjangoJSONEncoder).
     json_keys = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
     values = [
         [
             field.get_db_prep_save(
-                json.loads(_json_dumps(row[key])) if key in json_keys else row[key], connection
+                json.loads(_json_dumps(value)) if key in json_keys else value, connection
             )
-            for key, field in zip(names, fields, strict=True)
+            for key, field, value in zip(names, fields, row, strict=True)
         ]
         for row in rows
     ]

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 HOURS = "hours"
@@ -156,8 +157,11 @@ class Plan:
             raise ValueError("A plan needs at least one regimen.")
 
 
-@dataclass(frozen=True)
-class PlannedDose:
+class PlannedDose(NamedTuple):
+    """One dose of a plan. A named tuple, not a frozen dataclass: the hourly generation
+    makes 210,000 of them for 10,000 patients, and a tuple is made several times faster
+    (benchmark 5)."""
+
     due_at: datetime  # UTC
     late_until: datetime  # UTC
     dose_mg: Decimal

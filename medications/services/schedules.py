@@ -177,6 +177,8 @@ def expected_doses_sync(
     return {"created": created, "changed": changed, "deleted": deleted}
 
 
+HELD, PENDING = DoseState.HELD.value, DoseState.PENDING.value
+
 # What the generator reads: enough to expand a schedule, nothing more (10,000s of rows).
 _GENERATION_FIELDS = (
     "id",
@@ -195,27 +197,29 @@ _GENERATION_FIELDS = (
 )
 
 
-def _insert_doses(rows: list[tuple[int, int, schedule.PlannedDose, datetime]]) -> None:
-    """Insert planned doses, skipping any that already exist (same prescription and due
-    time): bulk_create(..., ignore_conflicts=True) on the unique (prescription, due_at),
-    through the service's one bulk insert path (core/bulk.py), which at 10,000 patients is
-    several times faster than the ORM's per-field value preparation."""
+_DOSE_COLUMNS = (
+    "prescription_id",
+    "patient_id",
+    "due_at",
+    "late_until",
+    "dose_mg",
+    "state",
+    "state_changed_at",
+    "skip_reason",
+)
+
+
+def _insert_doses(rows: list[tuple]) -> None:
+    """Insert planned doses (tuples in _DOSE_COLUMNS order), skipping any that already
+    exist (same prescription and due time): bulk_create(..., ignore_conflicts=True) on the
+    unique (prescription, due_at), through the service's one bulk insert path (core/bulk.py),
+    which at 10,000 patients is several times faster than the ORM's per-field value
+    preparation."""
     quote = connection.ops.quote_name
     bulk.insert_rows(
         ExpectedDose,
-        [
-            {
-                "prescription_id": prescription_id,
-                "patient_id": patient_id,
-                "due_at": planned.due_at,
-                "late_until": planned.late_until,
-                "dose_mg": planned.dose_mg,
-                "state": DoseState.HELD if planned.held else DoseState.PENDING,
-                "state_changed_at": now if planned.held else None,
-                "skip_reason": "",
-            }
-            for prescription_id, patient_id, planned, now in rows
-        ],
+        rows,
+        columns=_DOSE_COLUMNS,
         on_conflict=f"ON CONFLICT ({quote('prescription_id')}, {quote('due_at')}) DO NOTHING",
     )
 
@@ -276,8 +280,12 @@ def expected_doses_generate(
                 plan = plan_for(
                     prescription, events=events[prescription.pk], holds=holds[prescription.pk]
                 )
-                for planned in schedule.expand(plan, since=since, until=until):
-                    planned_rows.append((prescription.pk, prescription.patient_id, planned, now))
+                pk, patient_id = prescription.pk, prescription.patient_id
+                planned_rows.extend(
+                    (pk, patient_id, planned.due_at, planned.late_until, planned.dose_mg)
+                    + ((HELD, now, "") if planned.held else (PENDING, None, ""))
+                    for planned in schedule.expand(plan, since=since, until=until)
+                )
             _insert_doses(planned_rows)
             Prescription.objects.filter(pk__in=ids).update(generated_until=until)
             totals["prescriptions"] += len(batch)
