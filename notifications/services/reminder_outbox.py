@@ -139,6 +139,8 @@ def reminders_send(delivery_ids: Sequence[int], *, deadline: float) -> dict[int,
     and back to pending for the delivery sweep)."""
     done: dict[int, str] = {}
     for start in range(0, len(delivery_ids), GROUP):
+        if time.monotonic() > deadline:
+            break  # not claimed: the caller leaves them to the sweep
         claimed_at = timezone.now()
         group = _claim(delivery_ids[start : start + GROUP], claimed_at)
         if group:

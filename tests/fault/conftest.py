@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections import Counter
 
 import pytest
 
@@ -78,3 +79,24 @@ def receiver():
 
 def report_line(name: str, **counts) -> str:
     return f"fault {name}: " + ", ".join(f"{key} {value}" for key, value in counts.items())
+
+
+def written_once_counts(hook) -> dict[str, Counter]:
+    """How often each alert, alert delivery and reminder was written, and each delivery
+    posted to the webhook: the fault tests' "nothing twice" counts."""
+    from notifications.models import Alert, Delivery, DeliveryPurpose
+
+    return {
+        "alerts": Counter(Alert.objects.values_list("dedup_key", flat=True)),
+        "deliveries": Counter(
+            Delivery.objects.filter(alert__isnull=False).values_list(
+                "alert_id", "channel_id", "purpose"
+            )
+        ),
+        "reminders": Counter(
+            Delivery.objects.filter(purpose=DeliveryPurpose.REMINDER).values_list(
+                "expected_dose_id", "reminder_kind"
+            )
+        ),
+        "posts": Counter(r.headers["X-Tracker-Delivery"] for r in hook.received),
+    }

@@ -20,13 +20,13 @@ import pytest
 from django.utils import timezone
 
 from medications.models import DoseState, ExpectedDose
-from notifications.models import Alert, Delivery, DeliveryPurpose
+from notifications.models import Alert
 from tests.conftest import redis_url
 from tests.factories import PatientFactory
 from tests.notifications.helpers import prescribe, red_report, webhook_channel
 from tests.notifications.worker import BASE_DIR, WorkerProcess, database_url, use_broker
 
-from .conftest import report_line
+from .conftest import report_line, written_once_counts
 
 pytestmark = [
     pytest.mark.fault,
@@ -118,21 +118,12 @@ def test_two_beat_processes_for_two_minutes_duplicate_nothing(team, receiver, tm
     sent_by_beats = [log.count("Scheduler: Sending due task") for log in beat_logs]
     succeeded = worker_log.count(" succeeded in ")
     failed = worker_log.count(" raised unexpected")
-    alerts = Counter(Alert.objects.values_list("dedup_key", flat=True))
+    counts = written_once_counts(hook)
+    alerts, deliveries = counts["alerts"], counts["deliveries"]
+    reminders, posts = counts["reminders"], counts["posts"]
     missed_dose_alerts = Counter(
         Alert.objects.filter(kind="missed_dose").values_list("dedup_key", flat=True)
     )
-    deliveries = Counter(
-        Delivery.objects.filter(alert__isnull=False).values_list(
-            "alert_id", "channel_id", "purpose"
-        )
-    )
-    reminders = Counter(
-        Delivery.objects.filter(purpose=DeliveryPurpose.REMINDER).values_list(
-            "expected_dose_id", "reminder_kind"
-        )
-    )
-    posts = Counter(r.headers["X-Tracker-Delivery"] for r in hook.received)
     print(
         report_line(
             f"two beat processes for {SECONDS:.0f} s",

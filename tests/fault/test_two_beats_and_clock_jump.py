@@ -14,11 +14,11 @@ from django.db import connection
 from django.utils.module_loading import import_string
 
 from medications.models import DoseState, ExpectedDose
-from notifications.models import Alert, Delivery, DeliveryPurpose
+from notifications.models import Alert
 from tests.factories import PatientFactory
 from tests.notifications.helpers import prescribe, utc, webhook_channel
 
-from .conftest import report_line
+from .conftest import report_line, written_once_counts
 
 pytestmark = [
     pytest.mark.fault,
@@ -63,18 +63,9 @@ def test_two_beats_at_once_duplicate_nothing(team, receiver):
         beat.join(timeout=600)
     traveller.stop()
 
-    alerts = Counter(Alert.objects.values_list("dedup_key", flat=True))
-    deliveries = Counter(
-        Delivery.objects.filter(alert__isnull=False).values_list(
-            "alert_id", "channel_id", "purpose"
-        )
-    )
-    reminders = Counter(
-        Delivery.objects.filter(purpose=DeliveryPurpose.REMINDER).values_list(
-            "expected_dose_id", "reminder_kind"
-        )
-    )
-    posts = Counter(r.headers["X-Tracker-Delivery"] for r in hook.received)
+    counts = written_once_counts(hook)
+    alerts, deliveries = counts["alerts"], counts["deliveries"]
+    reminders, posts = counts["reminders"], counts["posts"]
     print(
         report_line(
             "two beats at once",
