@@ -191,6 +191,27 @@ def test_turning_notifications_on_from_the_account_page_stores_this_devices_subs
     cdp.send("ServiceWorker.enable")
     page.wait_for_timeout(500)
     registration = next(r for r in registrations if r["scopeURL"] == f"{live_server.url}/")
+    # Headless Chromium may close a shown notification again a moment later, so a poller
+    # started in the page *before* the push keeps the first list it sees. (An async predicate
+    # cannot be given to wait_for_function: its Promise is truthy at once, whatever it holds.)
+    page.evaluate(
+        """() => {
+            window.shownNotifications = null;
+            (async () => {
+                const registration = await navigator.serviceWorker.ready;
+                const deadline = Date.now() + 20000;
+                while (window.shownNotifications === null && Date.now() < deadline) {
+                    const shown = await registration.getNotifications();
+                    if (shown.length > 0) {
+                        window.shownNotifications = shown.map(n => ({
+                            title: n.title, body: n.body, tag: n.tag,
+                            actions: n.actions.map(a => a.action)}));
+                    }
+                    await new Promise(resolve => setTimeout(resolve, 20));
+                }
+            })();
+        }"""
+    )
     cdp.send(
         "ServiceWorker.deliverPushMessage",
         {
@@ -199,15 +220,7 @@ def test_turning_notifications_on_from_the_account_page_stores_this_devices_subs
             "data": json.dumps(payload),
         },
     )
-    # Read the notifications in the same poll that first finds them (headless Chromium may
-    # close a shown notification again a moment later).
-    shown = page.wait_for_function(
-        """async () => {
-            const shown = await (await navigator.serviceWorker.ready).getNotifications();
-            return shown.length > 0 && shown.map(n => (
-                {title: n.title, body: n.body, tag: n.tag, actions: n.actions.map(a => a.action)}));
-        }"""
-    ).json_value()
+    shown = page.wait_for_function("() => window.shownNotifications").json_value()
     assert shown == [
         {
             "title": "It's time for your 08:00 medicine",
