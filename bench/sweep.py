@@ -3,8 +3,9 @@
 Data: N patients on the oral drugs, 8 days of logged history (85% taken, 3% skipped), the
 day before with 12% of doses still pending after their late window closed (the sweep's
 work, ~1,800 doses at 10,000 patients), 14 days of pending doses ahead (they sit in the
-same partial index the sweep reads), and open green missed-dose alerts on 5% of
-prescriptions (so the sweep both raises and updates alerts). The sweep runs at 06:00 local.
+same partial index the sweep reads), open green missed-dose alerts on 5% of
+prescriptions (so the sweep both raises and updates alerts), and each team's advice-line
+e-mail channel (amber and red alerts get an outbox row). The sweep runs at 06:00 local.
 
 Each repetition runs inside a transaction that is rolled back, the baseline and the
 product alternately on the same data; VACUUM between runs clears the dead rows.
@@ -126,6 +127,7 @@ def prepare(*, patients: int, tag: str, seed: int = 1):
     )
     history = data.build_dose_history(population, now=now)
     alerts = data.build_missed_dose_alerts(population, now=now)
+    data.build_alert_channels(population, now=now)
     vacuum("medications_expecteddose", "medications_doselog", "notifications_alert")
     return now, population, history, alerts
 

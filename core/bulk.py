@@ -9,9 +9,10 @@ PostgreSQL from binary COPY data (docs/benchmarks.md).
 
 PostgreSQL: the rows are streamed with COPY (binary) into a per-session staging table and
 inserted from there in one INSERT ... SELECT, which keeps ON CONFLICT, ORDER BY and
-RETURNING. Other databases (SQLite in development): multi-row INSERT ... VALUES in batches,
-with the same ON CONFLICT and RETURNING clauses, so callers have one path whatever the
-database.
+RETURNING. Other databases (SQLite in development), and a few rows on PostgreSQL (up to
+VALUES_UP_TO, where the staging table's three extra statements cost more than quoting the
+values): multi-row INSERT ... VALUES in batches, with the same ON CONFLICT and RETURNING
+clauses, so callers have one path whatever the database.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _STAGING_TYPES = {
     "UUIDField": "uuid",
 }
 _json_dumps = partial(json.dumps, cls=DjangoJSONEncoder)
+# PostgreSQL: up to this many rows go in one INSERT ... VALUES; more go through COPY.
+VALUES_UP_TO = 100
 
 
 def fast() -> bool:
@@ -83,7 +86,7 @@ def insert_rows(
     else:
         names = list(columns)
     fields = [model._meta.get_field(name) for name in names]
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) > VALUES_UP_TO:
         return _insert_postgresql(model, fields, rows, on_conflict, returning, order_by)
     return _insert_values(model, fields, names, rows, on_conflict, returning, order_by)
 

@@ -3,8 +3,10 @@
 `UPDATE ... RETURNING` marks the claimed doses missed; in the same statement the
 prescriptions' consecutive misses and 7-day adherence are read (the doses just marked count
 as missed), each prescription is graded, new alerts are inserted (`ON CONFLICT DO NOTHING`)
-with their "created" events, and the statement answers the new alerts (for the outbox) and
-the graded problems whose alert already exists (merged by `_alerts_raise`, as before).
+with their "created" events and their outbox rows, and the statement answers the new alerts,
+the outbox rows to enqueue, and the graded problems whose alert already exists (merged by
+`_alerts_raise`, as before). A new alert whose team has no channel at all is left to
+`outbox._deliveries_create`, which gives the team its fallback e-mail channel.
 
 The grading is the one of `notifications.rules.assess_missed_doses`: the thresholds and the
 reasons' words come from rules.py (`rules.MISSED_DOSE_RULES`), and
@@ -16,13 +18,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection
 
 from medications.models import DoseState
 
 from .. import rules
-from ..models import AlertEventKind, AlertKind, AlertStatus
+from ..models import (
+    AlertEventKind,
+    AlertKind,
+    AlertStatus,
+    ChannelPurpose,
+    DeliveryPurpose,
+    DeliveryStatus,
+)
 from .alerts import MISSED_DOSE_KEY
 
 
@@ -97,14 +107,29 @@ def grade_sql(*, n: str, consecutive: str, taken: str, expected: str) -> dict[st
 def _statement() -> str:
     grade = grade_sql(n="g.n", consecutive="g.consecutive", taken="g.taken", expected="g.expected")
     key_prefix = MISSED_DOSE_KEY.format("")
+    levels = ", ".join(f"'{level}'" for level in rules.LEVELS)
+
+    def rank(column: str) -> str:  # rules.LEVEL_RANK in SQL
+        return f"array_position(ARRAY[{levels}]::text[], {column}::text)"
+
     # Only constants of this code are formatted in; every value is a parameter.
     return f"""
-WITH marked AS (
+WITH claimed AS (
+    -- A batch of overdue doses, locked; rows another process holds (a sweep running at the
+    -- same time, a dose being logged) are skipped.
+    SELECT id FROM medications_expecteddose
+    WHERE state = '{DoseState.PENDING}' AND late_until <= %(now)s
+    ORDER BY late_until, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), marked AS (
     UPDATE medications_expecteddose SET state = '{DoseState.MISSED}', state_changed_at = %(now)s
-    WHERE id = ANY(%(ids)s) AND state = '{DoseState.PENDING}' AND late_until <= %(now)s
+    WHERE id IN (SELECT id FROM claimed) AND state = '{DoseState.PENDING}'
+      AND late_until <= %(now)s
     RETURNING id, prescription_id, due_at
 ), rx AS (
-    SELECT m.prescription_id AS pid, count(*) AS n, max(m.due_at) AS last_due,
+    SELECT m.prescription_id AS pid, p.patient_id, pt.care_team_id, p.drug_id,
+           count(*) AS n, max(m.due_at) AS last_due,
            jsonb_agg(jsonb_build_object(
                'dose_id', m.id, 'due_at', {iso_sql("m.due_at")},
                'local', to_char(m.due_at AT TIME ZONE pt.timezone, 'YYYY-MM-DD HH24:MI'))
@@ -112,39 +137,35 @@ WITH marked AS (
     FROM marked m
     JOIN medications_prescription p ON p.id = m.prescription_id
     JOIN patients_patient pt ON pt.id = p.patient_id
-    GROUP BY m.prescription_id
-), recent AS (
-    SELECT d.prescription_id AS pid, d.id, d.due_at,
-           CASE WHEN mk.id IS NOT NULL THEN '{DoseState.MISSED}' ELSE d.state END AS state
-    FROM medications_expecteddose d
-    LEFT JOIN marked mk ON mk.id = d.id
-    WHERE d.prescription_id IN (SELECT pid FROM rx)
-      AND d.due_at > %(since_consecutive)s AND d.due_at <= %(now)s
-      AND (mk.id IS NOT NULL OR d.state NOT IN ('{DoseState.HELD}', '{DoseState.PENDING}'))
-), consecutive AS (
-    SELECT pid, count(*) FILTER (WHERE state = '{DoseState.MISSED}') >= %(consecutive)s AS yes
+    GROUP BY m.prescription_id, p.patient_id, pt.care_team_id, p.drug_id
+), history AS (
+    -- One pass over the prescriptions' closed doses of the lookback (the doses just marked
+    -- count as missed): 7-day adherence, and the states of the most recent ones.
+    SELECT r.pid,
+           count(*) FILTER (WHERE r.due_at > %(since_adherence)s) AS expected,
+           count(*) FILTER (
+               WHERE r.due_at > %(since_adherence)s
+                 AND r.state IN ('{DoseState.TAKEN}', '{DoseState.TAKEN_LATE}')) AS taken,
+           (array_agg(r.state ORDER BY r.due_at DESC, r.id DESC))[1:%(consecutive)s] AS latest
     FROM (
-        SELECT pid, state,
-               row_number() OVER (PARTITION BY pid ORDER BY due_at DESC, id DESC) AS recency
-        FROM recent
-    ) ranked
-    WHERE recency <= %(consecutive)s
-    GROUP BY pid
-), adherence AS (
-    SELECT pid, count(*) AS expected,
-           count(*) FILTER (WHERE state IN ('{DoseState.TAKEN}', '{DoseState.TAKEN_LATE}')) AS taken
-    FROM recent WHERE due_at > %(since_adherence)s
-    GROUP BY pid
+        SELECT d.prescription_id AS pid, d.id, d.due_at,
+               CASE WHEN mk.id IS NOT NULL THEN '{DoseState.MISSED}' ELSE d.state END AS state
+        FROM medications_expecteddose d
+        LEFT JOIN marked mk ON mk.id = d.id
+        WHERE d.prescription_id IN (SELECT pid FROM rx)
+          AND d.due_at > %(since_consecutive)s AND d.due_at <= %(now)s
+          AND (mk.id IS NOT NULL OR d.state NOT IN ('{DoseState.HELD}', '{DoseState.PENDING}'))
+    ) r
+    GROUP BY r.pid
 ), graded AS (
-    SELECT rx.pid, rx.n, rx.missed, rx.last_due, p.patient_id, pt.care_team_id,
-           d.name AS drug_name, coalesce(c.yes, false) AS consecutive,
-           coalesce(a.taken, 0) AS taken, coalesce(a.expected, 0) AS expected
+    SELECT rx.pid, rx.n, rx.missed, rx.last_due, rx.patient_id, rx.care_team_id,
+           d.name AS drug_name,
+           coalesce(cardinality(array_positions(h.latest, '{DoseState.MISSED}'::varchar))
+                    >= %(consecutive)s, false) AS consecutive,
+           coalesce(h.taken, 0) AS taken, coalesce(h.expected, 0) AS expected
     FROM rx
-    JOIN medications_prescription p ON p.id = rx.pid
-    JOIN patients_patient pt ON pt.id = p.patient_id
-    JOIN medications_drug d ON d.id = p.drug_id
-    LEFT JOIN consecutive c ON c.pid = rx.pid
-    LEFT JOIN adherence a ON a.pid = rx.pid
+    JOIN medications_drug d ON d.id = rx.drug_id
+    LEFT JOIN history h ON h.pid = rx.pid
 ), specs AS (
     SELECT g.pid, g.patient_id, g.care_team_id, g.n,
            '{key_prefix}' || g.pid AS dedup_key,
@@ -173,34 +194,71 @@ WITH marked AS (
     INSERT INTO notifications_alertevent (alert_id, at, kind, data)
     SELECT i.id, %(now)s, '{AlertEventKind.CREATED}', jsonb_build_object(
         'level', i.level, 'kind', '{AlertKind.MISSED_DOSE}',
-        'reasons', (SELECT jsonb_agg(r.value -> 'code' ORDER BY r.ordinality)
-                    FROM jsonb_array_elements(i.reasons) WITH ORDINALITY r),
+        'reasons', jsonb_path_query_array(i.reasons, '$[*].code'),
         'occurrences', i.occurrences, 'due_by', {iso_sql("i.due_by")})
     FROM inserted i
+), channels AS (
+    SELECT c.id, c.care_team_id, {rank("c.min_level")} AS min_rank
+    FROM notifications_channel c
+    WHERE c.care_team_id IN (SELECT care_team_id FROM inserted) AND c.is_active
+      AND c.purpose IN ('{ChannelPurpose.ALERTS}', '{ChannelPurpose.BOTH}')
+), delivered AS (
+    INSERT INTO notifications_delivery
+        (alert_id, channel_id, purpose, status, attempts, next_attempt_at, last_error,
+         created_at)
+    SELECT i.id, c.id, '{DeliveryPurpose.ALERT}', '{DeliveryStatus.PENDING}', 0, %(now)s, '',
+           %(now)s
+    FROM inserted i JOIN channels c ON c.care_team_id = i.care_team_id
+    WHERE {rank("i.level")} >= c.min_rank
+    ORDER BY i.id, c.id
+    ON CONFLICT (alert_id, channel_id, purpose) WHERE alert_id IS NOT NULL DO NOTHING
+    RETURNING id
 )
-SELECT true, i.id, i.care_team_id, i.level, i.occurrences, NULL, NULL, NULL, NULL, NULL
+SELECT 'existing', s.pid, s.care_team_id, s.level, s.n, s.patient_id, s.dedup_key,
+       s.reasons::text, s.details::text, s.summary, NULL::boolean
+FROM specs s
+WHERE NOT EXISTS (SELECT FROM inserted i WHERE i.dedup_key = s.dedup_key)
+UNION ALL
+SELECT 'claimed', count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM claimed
+UNION ALL
+SELECT 'created', i.id, i.care_team_id, i.level, i.occurrences, NULL, NULL, NULL, NULL, NULL,
+       NOT EXISTS (SELECT FROM notifications_channel c WHERE c.care_team_id = i.care_team_id)
 FROM inserted i
 UNION ALL
-SELECT false, s.pid, s.care_team_id, s.level, s.n, s.patient_id, s.dedup_key,
-       s.reasons::text, s.details::text, s.summary
-FROM specs s
-WHERE s.dedup_key NOT IN (SELECT dedup_key FROM inserted)
+SELECT 'delivery', d.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM delivered d
 """  # noqa: S608
 
 
 _SQL: str | None = None
 
 
-def mark_and_raise(ids: list[int], now: datetime) -> tuple[list[tuple], list[tuple]]:
-    """Mark the claimed doses missed and raise the new alerts with their events, in one
-    statement. Returns (new alerts as (id, care_team_id, level, doses missed), graded
-    problems whose alert exists as (prescription_id, care_team_id, level, doses missed,
-    patient_id, dedup_key, reasons json, details json, summary))."""
+class Marked(NamedTuple):
+    """What one batch's statement did and left to do."""
+
+    # Overdue doses claimed (and marked missed)
+    claimed: int
+    # New alerts: (id, care_team_id, level, doses missed)
+    created: list[tuple[int, int, str, int]]
+    # New alerts whose team has no channel at all (the outbox gives it its fallback channel)
+    without_channels: list[tuple[int, int, str, int]]
+    # Outbox rows written for the new alerts
+    delivery_ids: list[int]
+    # Graded problems whose alert exists: (prescription_id, care_team_id, level, doses
+    # missed, patient_id, dedup_key, reasons json, details json, summary)
+    existing: list[tuple]
+
+
+def mark_and_raise(now: datetime, limit: int) -> Marked:
+    """Mark the claimed doses missed, raise the new alerts with their events and write their
+    outbox rows (one per active alert channel of the team at or below the alert's level, as
+    outbox._deliveries_create does), in one statement."""
     global _SQL
     if _SQL is None:
         _SQL = _statement()
     params = {
-        "ids": list(ids),
+        "limit": limit,
         "now": now,
         "since_consecutive": now - rules.CONSECUTIVE_LOOKBACK,
         "since_adherence": now - rules.ADHERENCE_WINDOW,
@@ -209,8 +267,21 @@ def mark_and_raise(ids: list[int], now: datetime) -> tuple[list[tuple], list[tup
         "due_green": rules.due_by_for("green", now),
     }
     with connection.cursor() as cursor:
+        # A batch of thousands of doses can cost the statement above PostgreSQL's
+        # jit_above_cost, and compiling it would take ~1 s for a ~0.1 s statement.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_SQL, params)
         rows = cursor.fetchall()
-    created = [(r[1], r[2], r[3], r[4]) for r in rows if r[0]]
-    existing = [r[1:10] for r in rows if not r[0]]
-    return created, existing
+    marked = Marked(0, [], [], [], [])
+    for row in rows:
+        if row[0] == "claimed":
+            marked = marked._replace(claimed=row[1])
+        elif row[0] == "created":
+            marked.created.append(row[1:5])
+            if row[10]:
+                marked.without_channels.append(row[1:5])
+        elif row[0] == "delivery":
+            marked.delivery_ids.append(row[1])
+        else:
+            marked.existing.append(row[1:10])
+    return marked

@@ -54,7 +54,7 @@ from .alerts import (
     episode_report_ids,
 )
 from .common import SWEEP_BATCH, _claim_ids, _event, _iso, _now
-from .outbox import _deliveries_create
+from .outbox import _deliveries_create, _enqueue_new_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -466,20 +466,29 @@ def _missed_dose_specs(marked: list[dict], now: datetime) -> list[AlertSpec]:
     return specs
 
 
-def _mark_and_raise_in_sql(ids: list[int], now: datetime, totals: Counter) -> list[AlertSpec]:
-    """The batch's doses marked missed and their new alerts raised (with events) in one
-    statement; the outbox rows of the new alerts here; returns the graded problems whose
-    alert already exists, for _alerts_raise to merge."""
-    created, existing = missed_dose_sql.mark_and_raise(ids, now)
-    totals["doses_missed"] += sum(row[3] for row in created) + sum(row[3] for row in existing)
-    totals["alerts_raised"] += len(created)
-    totals["amber"] += sum(1 for row in created if row[2] != AlertLevel.GREEN)
+def _mark_and_raise_in_sql(
+    now: datetime, batch_size: int, totals: Counter
+) -> tuple[int, list[AlertSpec]]:
+    """A batch of overdue doses claimed and marked missed and their new alerts raised (with
+    events and outbox rows) in one statement; returns how many doses were claimed and the
+    graded problems whose alert already exists, for _alerts_raise to merge."""
+    marked = missed_dose_sql.mark_and_raise(now, batch_size)
+    totals["doses_missed"] += sum(row[3] for row in marked.created) + sum(
+        row[3] for row in marked.existing
+    )
+    totals["alerts_raised"] += len(marked.created)
+    totals["amber"] += sum(1 for row in marked.created if row[2] != AlertLevel.GREEN)
+    _enqueue_new_deliveries(marked.delivery_ids)
+    # A team with no channel at all: the outbox gives it its fallback channel.
     _deliveries_create(
-        [SimpleNamespace(pk=pk, care_team_id=team, level=level) for pk, team, level, _ in created],
+        [
+            SimpleNamespace(pk=pk, care_team_id=team, level=level)
+            for pk, team, level, _ in marked.without_channels
+        ],
         purpose=DeliveryPurpose.ALERT,
         now=now,
     )
-    return [
+    return marked.claimed, [
         AlertSpec(
             dedup_key=key,
             patient_id=patient_id,
@@ -492,7 +501,7 @@ def _mark_and_raise_in_sql(ids: list[int], now: datetime, totals: Counter) -> li
             occurrences=n,
             prescription_id=pid,
         )
-        for pid, team, level, n, patient_id, key, reasons, details, summary in existing
+        for pid, team, level, n, patient_id, key, reasons, details, summary in marked.existing
     ]
 
 
@@ -506,19 +515,21 @@ def missed_doses_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_B
       missed, or dose-taking adherence over the last 7 days is below 80%;
     - skipped and held doses are never pending past their window, so they raise nothing.
 
-    Set-based: per batch a fixed number of queries (claim, update, re-read, three grouped
-    reads, bulk writes). Safe to run twice or concurrently."""
+    Set-based: per batch a fixed number of queries. PostgreSQL: one statement claims, marks,
+    grades and raises the new alerts with their events and outbox rows
+    (missed_dose_sql.py), then the alerts that already exist are merged. Other databases:
+    claim, update, re-read, three grouped reads, bulk writes. Safe to run twice or
+    concurrently."""
     now = _now(now)
     totals = Counter(doses_missed=0, alerts_raised=0, alerts_updated=0, amber=0)
     while True:
         with transaction.atomic():
-            ids = _overdue_doses(now, batch_size)
-            if not ids:
-                break
             if bulk.fast():  # PostgreSQL: one statement (missed_dose_sql.py)
-                specs = _mark_and_raise_in_sql(ids, now, totals)
+                claimed, specs = _mark_and_raise_in_sql(now, batch_size, totals)
             else:
-                marked = _mark_missed(ids, now)
+                ids = _overdue_doses(now, batch_size)
+                claimed = len(ids)
+                marked = _mark_missed(ids, now) if ids else []
                 totals["doses_missed"] += len(marked)
                 specs = _missed_dose_specs(marked, now) if marked else []
             if specs:
@@ -529,7 +540,7 @@ def missed_doses_sweep(*, now: datetime | None = None, batch_size: int = SWEEP_B
                         totals["alerts_updated"] += 1
                     if result.alert.level != AlertLevel.GREEN:
                         totals["amber"] += 1
-        if len(ids) < batch_size:
+        if claimed < batch_size:
             break
     return dict(totals)
 

@@ -61,3 +61,41 @@ def test_log_after_the_sweep_is_taken_late(patient):
         dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 15)
     )
     assert logged.dose.state == DoseState.TAKEN_LATE
+
+
+def test_the_real_sweep_skips_a_dose_being_logged_and_does_not_wait(patient):
+    """The missed-dose sweep claims overdue doses with FOR UPDATE SKIP LOCKED in the same
+    statement that marks them: a dose whose log is in progress is left alone (no wait, no
+    alert), and the log then lands as taken."""
+    from notifications.models import Alert
+    from notifications.services import missed_doses_sweep
+
+    prescription = prescribe(patient, now=utc(2026, 3, 2, 7))
+    dose = prescription.expected_doses.get(due_at=utc(2026, 3, 2, 8))
+    result: dict = {}
+
+    def sweep_after_the_window() -> None:
+        try:
+            result["totals"] = missed_doses_sweep(now=utc(2026, 3, 2, 15))
+        finally:
+            connection.close()
+
+    sweep = threading.Thread(target=sweep_after_the_window)
+
+    def sweep_inside_the_log(**kwargs):
+        sweep.start()
+        sweep.join(timeout=10)
+        assert not sweep.is_alive(), "the sweep waited for the dose's row lock"
+
+    dose_logged.connect(sweep_inside_the_log)
+    try:
+        services.dose_log(
+            dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 8, 5)
+        )
+    finally:
+        dose_logged.disconnect(sweep_inside_the_log)
+    assert result["totals"]["doses_missed"] == 0
+    assert result["totals"]["alerts_raised"] == 0
+    dose.refresh_from_db()
+    assert dose.state == DoseState.TAKEN
+    assert not Alert.objects.exists()

@@ -87,7 +87,7 @@ def triaged_report(patient, *, level: str, notes: str = "", symptoms=None, send=
 
 def webhook_channel(team, url: str, *, secret="s3cret-key", min_level="amber", **kwargs):
     return Channel.objects.create(
-        name="Paging system",
+        name=kwargs.pop("name", "Paging system"),
         care_team=team,
         kind=ChannelKind.WEBHOOK,
         purpose=kwargs.pop("purpose", ChannelPurpose.BOTH),

@@ -110,9 +110,10 @@ def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
                     alert__kind=AlertKind.MISSED_DOSE
                 )
             )
+            # By channel name and team: a fallback channel is made afresh in each run.
             found["deliveries"] = sorted(
-                (d.alert.dedup_key, d.channel_id, d.purpose, d.status)
-                for d in Delivery.objects.select_related("alert").exclude(alert=None)
+                (d.alert.dedup_key, d.channel.care_team_id, d.channel.name, d.purpose, d.status)
+                for d in Delivery.objects.select_related("alert", "channel").exclude(alert=None)
             )
             found["missed"] = sorted(
                 ExpectedDose.objects.filter(state=DoseState.MISSED).values_list("pk", flat=True)
@@ -124,8 +125,14 @@ def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
     return found
 
 
-def test_a_whole_sweep_writes_the_same_rows_both_ways(team, monkeypatch):
-    webhook_channel(team, "http://127.0.0.1:9/hook", min_level="green")  # every alert
+def test_a_whole_sweep_writes_the_same_rows_both_ways(team, other_team, monkeypatch):
+    hook = "http://127.0.0.1:9/hook"
+    webhook_channel(team, hook, min_level="green", name="Every alert")
+    webhook_channel(team, hook, min_level="amber", name="Amber up", purpose="alerts")
+    webhook_channel(team, hook, min_level="green", name="On call", purpose="escalation")
+    webhook_channel(team, hook, min_level="green", name="Switched off", is_active=False)
+    # other_team has no channel at all: its amber alerts go to its advice-line e-mail (the
+    # outbox makes that channel), its green ones nowhere.
     start = utc(2026, 3, 2, 7)
     week = utc(2026, 3, 9, 8)
     patients = [PatientFactory(care_team=team) for _ in range(6)]
@@ -141,7 +148,17 @@ def test_a_whole_sweep_writes_the_same_rows_both_ways(team, monkeypatch):
     monkeypatch.setattr(bulk, "fast", lambda: False)
     sources.missed_doses_sweep(now=utc(2026, 3, 9, 2, 0, 1))
     monkeypatch.undo()
+    # Patients of a team with no channel yet (none of their doses was missed at 02:00).
+    others = [prescribe(PatientFactory(care_team=other_team), now=start) for _ in range(2)]
+    take_doses(others[0], before=week)  # green
+    take_doses(others[1], before=week - timedelta(hours=12))  # amber
     sql = _sweep_and_read(now, fast=True, monkeypatch=monkeypatch)
     python = _sweep_and_read(now, fast=False, monkeypatch=monkeypatch)
     assert sql["alerts"] and sql["missed"] and sql["events"] and sql["deliveries"]
     assert sql == python
+    channels_told = {(team_id, name) for _key, team_id, name, _p, _s in sql["deliveries"]}
+    assert channels_told == {
+        (team.pk, "Every alert"),
+        (team.pk, "Amber up"),
+        (other_team.pk, "Advice line e-mail (automatic)"),
+    }
