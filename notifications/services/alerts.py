@@ -14,11 +14,13 @@ Guarantees (docs/alerts.md):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 
 from core import bulk
@@ -183,12 +185,17 @@ def _merge_reasons(old: list[dict], new: list[dict]) -> list[dict]:
     return [merged[code] for code in order]
 
 
+def _canonical(item) -> str:
+    return json.dumps(item, sort_keys=True, cls=DjangoJSONEncoder)
+
+
 def _merge_details(old: dict, new: dict) -> dict:
     merged = dict(old)
     for key, value in new.items():
         if isinstance(value, list) and isinstance(merged.get(key), list):
-            seen = {repr(item) for item in merged[key]}
-            combined = merged[key] + [item for item in value if repr(item) not in seen]
+            # Compared whatever their keys' order (PostgreSQL's jsonb reorders an object's keys).
+            seen = {_canonical(item) for item in merged[key]}
+            combined = merged[key] + [item for item in value if _canonical(item) not in seen]
             merged[key] = combined[-DETAILS_LIST_LIMIT:]
         elif key.startswith("last_") and isinstance(value, str) and merged.get(key):
             merged[key] = max(merged[key], value)  # ISO UTC strings sort as times

@@ -469,24 +469,29 @@ def _missed_dose_specs(marked: list[dict], now: datetime) -> list[AlertSpec]:
 def _mark_and_raise_in_sql(
     now: datetime, batch_size: int, totals: Counter
 ) -> tuple[int, list[AlertSpec]]:
-    """A batch of overdue doses claimed and marked missed and their new alerts raised (with
-    events and outbox rows) in one statement; returns how many doses were claimed and the
-    graded problems whose alert already exists, for _alerts_raise to merge."""
+    """A batch of overdue doses claimed and marked missed, their new alerts raised and their
+    open alerts merged into (with events and outbox rows), in one statement; returns how many
+    doses were claimed and the graded problems left for _alerts_raise (an alert resolved
+    with its key kept, or inserted by another sweep meanwhile)."""
     marked = missed_dose_sql.mark_and_raise(now, batch_size)
-    totals["doses_missed"] += sum(row[3] for row in marked.created) + sum(
+    totals["doses_missed"] += sum(row[3] for row in (*marked.created, *marked.merged)) + sum(
         row[3] for row in marked.existing
     )
     totals["alerts_raised"] += len(marked.created)
-    totals["amber"] += sum(1 for row in marked.created if row[2] != AlertLevel.GREEN)
+    totals["alerts_updated"] += len(marked.merged)
+    totals["amber"] += sum(
+        1 for row in (*marked.created, *marked.merged) if row[2] != AlertLevel.GREEN
+    )
     _enqueue_new_deliveries(marked.delivery_ids)
     # A team with no channel at all: the outbox gives it its fallback channel.
     _deliveries_create(
         [
             SimpleNamespace(pk=pk, care_team_id=team, level=level)
-            for pk, team, level, _ in marked.without_channels
+            for pk, team, level, _raised in marked.without_channels
         ],
         purpose=DeliveryPurpose.ALERT,
         now=now,
+        renotify=[pk for pk, _team, _level, raised in marked.without_channels if raised],
     )
     return marked.claimed, [
         AlertSpec(

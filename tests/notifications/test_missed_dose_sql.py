@@ -12,11 +12,20 @@ from django.db import connection, transaction
 from core import bulk
 from medications.models import DoseState, ExpectedDose
 from notifications import rules
-from notifications.models import Alert, AlertEvent, AlertKind, Delivery
+from notifications.models import (
+    Alert,
+    AlertEvent,
+    AlertKind,
+    AlertLevel,
+    AlertStatus,
+    Delivery,
+    DeliveryStatus,
+)
 from notifications.services import missed_dose_sql, sources
-from tests.factories import PatientFactory
+from notifications.services.alerts import MISSED_DOSE_KEY
+from tests.factories import NurseFactory, PatientFactory
 
-from .helpers import prescribe, take_doses, utc, webhook_channel
+from .helpers import dose_at, prescribe, take_doses, utc, webhook_channel
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -101,6 +110,10 @@ def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
                     a.details,
                     a.due_by,
                     a.prescription_id,
+                    a.escalated_at,
+                    a.acknowledged_at,
+                    a.acknowledged_by_id,
+                    a.updated_at,
                 )
                 for a in alerts
             ]
@@ -112,7 +125,16 @@ def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
             )
             # By channel name and team: a fallback channel is made afresh in each run.
             found["deliveries"] = sorted(
-                (d.alert.dedup_key, d.channel.care_team_id, d.channel.name, d.purpose, d.status)
+                (
+                    d.alert.dedup_key,
+                    d.channel.care_team_id,
+                    d.channel.name,
+                    d.purpose,
+                    d.status,
+                    d.attempts,
+                    d.next_attempt_at,
+                    d.sent_at,
+                )
                 for d in Delivery.objects.select_related("alert", "channel").exclude(alert=None)
             )
             found["missed"] = sorted(
@@ -123,6 +145,61 @@ def _sweep_and_read(now, *, fast: bool, monkeypatch) -> dict:
         pass
     monkeypatch.undo()
     return found
+
+
+def _vary_the_open_alerts(prescriptions, *, nurse) -> None:
+    """After the 02:00 sweep: the merges the 14:00 sweep must make exactly as alerts._merge."""
+    from notifications.services.common import _iso
+
+    def alert_of(prescription) -> Alert:
+        return Alert.objects.get(dedup_key=MISSED_DOSE_KEY.format(prescription.pk))
+
+    def missed_item(prescription, due) -> dict:
+        dose = dose_at(prescription, due)
+        local = due.astimezone(prescription.patient.zone).strftime("%Y-%m-%d %H:%M")
+        return {"dose_id": dose.pk, "due_at": _iso(due), "local": local}
+
+    morning = utc(2026, 3, 9, 8)
+    # Green, acknowledged by a nurse: rises to amber, so it opens again.
+    Alert.objects.filter(pk=alert_of(prescriptions[1]).pk).update(
+        status=AlertStatus.ACKNOWLEDGED, acknowledged_at=morning, acknowledged_by=nurse
+    )
+    # Amber already: no rise. Its list is full (the oldest entry goes), its last missed time
+    # is later than the new one (kept), a reason of the same code at a higher level (kept),
+    # and a key of its own (kept).
+    amber = alert_of(prescriptions[2])
+    amber.details = {
+        **amber.details,
+        "missed": [{"dose_id": -n, "due_at": "x", "local": "y"} for n in range(60)],
+        "last_missed_due_at": "2026-03-10T00:00:00Z",
+        "note": "kept",
+    }
+    amber.reasons = [
+        {"code": "missed_dose", "level": "red", "rule": "kept"},
+        *(reason for reason in amber.reasons if reason["code"] != "missed_dose"),
+    ]
+    amber.save()
+    # Green, escalated, its webhook already sent, the dose about to be missed already in its
+    # list: rises to amber, the escalation clock starts again, the webhook is told again.
+    green = alert_of(prescriptions[3])
+    green.escalated_at = morning
+    green.details = {**green.details, "missed": [missed_item(prescriptions[3], morning)]}
+    green.save()
+    Delivery.objects.filter(alert=green).update(
+        status=DeliveryStatus.SENT, sent_at=morning, attempts=1
+    )
+    # Resolved with its key kept: nothing changes (left to _alerts_raise on both paths).
+    patient = prescriptions[4].patient
+    Alert.objects.create(
+        patient=patient,
+        care_team=patient.care_team,
+        kind=AlertKind.MISSED_DOSE,
+        level=AlertLevel.GREEN,
+        status=AlertStatus.RESOLVED,
+        dedup_key=MISSED_DOSE_KEY.format(prescriptions[4].pk),
+        prescription=prescriptions[4],
+        due_by=morning,
+    )
 
 
 def test_a_whole_sweep_writes_the_same_rows_both_ways(team, other_team, monkeypatch):
@@ -148,6 +225,7 @@ def test_a_whole_sweep_writes_the_same_rows_both_ways(team, other_team, monkeypa
     monkeypatch.setattr(bulk, "fast", lambda: False)
     sources.missed_doses_sweep(now=utc(2026, 3, 9, 2, 0, 1))
     monkeypatch.undo()
+    _vary_the_open_alerts(prescriptions, nurse=NurseFactory())
     # Patients of a team with no channel yet (none of their doses was missed at 02:00).
     others = [prescribe(PatientFactory(care_team=other_team), now=start) for _ in range(2)]
     take_doses(others[0], before=week)  # green
@@ -156,7 +234,10 @@ def test_a_whole_sweep_writes_the_same_rows_both_ways(team, other_team, monkeypa
     python = _sweep_and_read(now, fast=False, monkeypatch=monkeypatch)
     assert sql["alerts"] and sql["missed"] and sql["events"] and sql["deliveries"]
     assert sql == python
-    channels_told = {(team_id, name) for _key, team_id, name, _p, _s in sql["deliveries"]}
+    assert sql["totals"]["alerts_updated"] == 3
+    assert {kind for _key, kind, _data in sql["events"]} == {"created", "updated", "level_raised"}
+    assert any(data.get("reopened") for _key, _kind, data in sql["events"])
+    channels_told = {(row[1], row[2]) for row in sql["deliveries"]}
     assert channels_told == {
         (team.pk, "Every alert"),
         (team.pk, "Amber up"),
