@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -175,6 +176,14 @@ def _local_dates(first: date, last: date) -> Iterable[date]:
         day += timedelta(days=1)
 
 
+@lru_cache(maxsize=4096)
+def _utc_instant(day: date, moment: time, zone: ZoneInfo) -> datetime:
+    """A local date and wall-clock time as a UTC instant. Cached: the hourly generation asks
+    for the same few dose times on the same days for every patient of a time zone (10,000
+    patients: ~260,000 conversions of a few hundred distinct instants, benchmark 5)."""
+    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+
+
 def expand(plan: Plan, *, since: datetime, until: datetime) -> list[PlannedDose]:
     """Every dose of `plan` due in [since, until), in due order. Both bounds are aware."""
     if since.tzinfo is None or until.tzinfo is None:
@@ -212,22 +221,21 @@ def expand(plan: Plan, *, since: datetime, until: datetime) -> list[PlannedDose]
     planned: list[PlannedDose] = []
     for day in _local_dates(first_day, last_day):
         for regimen, starts, ends, dose_mg in spans:
-            if not regimen.is_dosing_day(day, plan.start_date):
+            if regimen.has_cycle and not regimen.is_dosing_day(day, plan.start_date):
                 continue
             for moment in regimen.times:
-                due = datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+                due = _utc_instant(day, moment, zone)
                 if not (lower <= due < upper):
                     continue
                 if (starts is not None and due < starts) or (ends is not None and due >= ends):
                     continue
+                # Positional: a named tuple is made faster without keywords.
                 planned.append(
                     PlannedDose(
-                        due_at=due,
-                        late_until=due + late_delta
-                        if late_delta is not None
-                        else window.closes_at(due, zone),
-                        dose_mg=dose_mg,
-                        held=bool(holds) and any(hold.covers(due) for hold in holds),
+                        due,
+                        due + late_delta if late_delta is not None else window.closes_at(due, zone),
+                        dose_mg,
+                        bool(holds) and any(hold.covers(due) for hold in holds),
                     )
                 )
     planned.sort(key=lambda dose: dose.due_at)

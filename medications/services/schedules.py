@@ -263,13 +263,15 @@ def expected_doses_generate(
             last_id = batch[-1].pk
             ids = [p.pk for p in batch]
             holds: dict[int, list[PrescriptionHold]] = {pk: [] for pk in ids}
-            for hold in PrescriptionHold.objects.filter(prescription_id__in=ids):
+            for hold in PrescriptionHold.objects.filter(
+                prescription_id__in=bulk.in_ids(ids)
+            ).only("prescription_id", "starts_at", "ends_at"):
                 holds[hold.prescription_id].append(hold)
             events: dict[int, list[PrescriptionEvent]] = {pk: [] for pk in ids}
             for event in PrescriptionEvent.objects.filter(
-                prescription_id__in=ids,
+                prescription_id__in=bulk.in_ids(ids),
                 kind__in=[PrescriptionEventKind.CREATED, PrescriptionEventKind.DOSE_CHANGE],
-            ):
+            ).only("prescription_id", "kind", "effective_at", "data"):
                 events[event.prescription_id].append(event)
             planned_rows: list[tuple] = []
             for prescription in batch:
@@ -282,12 +284,13 @@ def expected_doses_generate(
                 )
                 pk, patient_id = prescription.pk, prescription.patient_id
                 planned_rows.extend(
-                    (pk, patient_id, planned.due_at, planned.late_until, planned.dose_mg)
-                    + ((HELD, now, "") if planned.held else (PENDING, None, ""))
-                    for planned in schedule.expand(plan, since=since, until=until)
+                    (pk, patient_id, due, late, mg, HELD, now, "")
+                    if held
+                    else (pk, patient_id, due, late, mg, PENDING, None, "")
+                    for due, late, mg, held in schedule.expand(plan, since=since, until=until)
                 )
             _insert_doses(planned_rows)
-            Prescription.objects.filter(pk__in=ids).update(generated_until=until)
+            Prescription.objects.filter(pk__in=bulk.in_ids(ids)).update(generated_until=until)
             totals["prescriptions"] += len(batch)
             totals["doses_created"] += len(planned_rows)
     totals["statuses_updated"] = prescription_statuses_refresh(now=now)

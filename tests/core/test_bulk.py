@@ -1,13 +1,11 @@
 """The one bulk insert path (core/bulk.py) behaves the same on SQLite and PostgreSQL: the
 rows land with their values intact, ON CONFLICT skips existing keys, RETURNING answers only
 the rows inserted, several inserts in one transaction do not see each other's rows, and
-every statement is counted (COPY bypasses Django's cursor). On PostgreSQL each test runs
-both ways: a few rows go in one INSERT ... VALUES, more through COPY."""
+every statement is counted (COPY bypasses Django's cursor)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -17,14 +15,6 @@ from notifications.models import Alert, AlertEvent, AlertEventKind, AlertKind, A
 from tests.medications.conftest import prescribe
 
 NOW = datetime(2026, 3, 2, 7, tzinfo=UTC)
-
-
-@pytest.fixture(params=["values", "copy"], autouse=True)
-def path(request, monkeypatch):
-    """ "copy": every insert goes through the staging table, however few its rows."""
-    if request.param == "copy":
-        monkeypatch.setattr(bulk, "VALUES_UP_TO", 0)
-    return request.param
 
 
 def _dose_row(prescription, hours: int, state=DoseState.PENDING, changed=None) -> dict:
@@ -88,7 +78,7 @@ def test_json_values_and_order(patient):
     ]
 
 
-def test_every_statement_is_counted_and_the_count_does_not_grow_with_rows(patient, path):
+def test_every_statement_is_counted_and_the_count_does_not_grow_with_rows(patient):
     prescription = prescribe(patient, now=NOW)
 
     def statements(count: int, offset: int) -> int:
@@ -99,8 +89,7 @@ def test_every_statement_is_counted_and_the_count_does_not_grow_with_rows(patien
 
     few, many = statements(2, 0), statements(500, 100)
     if connection.vendor == "postgresql":
-        # COPY: the staging table, COPY, INSERT ... SELECT, TRUNCATE
-        assert (few, many) == ((1, 4) if path == "values" else (4, 4))
+        assert few == many == 4  # the staging table, COPY, INSERT ... SELECT, TRUNCATE
     else:  # SQLite binds at most 999 values a statement: batches of 124 rows of 8 columns
         assert (few, many) == (1, 5)
     assert ExpectedDose.objects.filter(due_at__gte=NOW + timedelta(days=30)).count() == 502
