@@ -263,9 +263,9 @@ def expected_doses_generate(
             last_id = batch[-1].pk
             ids = [p.pk for p in batch]
             holds: dict[int, list[PrescriptionHold]] = {pk: [] for pk in ids}
-            for hold in PrescriptionHold.objects.filter(
-                prescription_id__in=bulk.in_ids(ids)
-            ).only("prescription_id", "starts_at", "ends_at"):
+            for hold in PrescriptionHold.objects.filter(prescription_id__in=bulk.in_ids(ids)).only(
+                "prescription_id", "starts_at", "ends_at"
+            ):
                 holds[hold.prescription_id].append(hold)
             events: dict[int, list[PrescriptionEvent]] = {pk: [] for pk in ids}
             for event in PrescriptionEvent.objects.filter(
