@@ -93,3 +93,19 @@ def test_every_statement_is_counted_and_the_count_does_not_grow_with_rows(patien
     else:  # SQLite binds at most 999 values a statement: batches of 124 rows of 8 columns
         assert (few, many) == (1, 5)
     assert ExpectedDose.objects.filter(due_at__gte=NOW + timedelta(days=30)).count() == 502
+
+
+def test_in_ids_selects_exactly_the_given_rows(patient):
+    """`in_ids` (one array parameter on PostgreSQL) filters and updates the same rows as a
+    plain `__in` list."""
+    prescription = prescribe(patient, now=NOW)
+    doses = list(ExpectedDose.objects.filter(prescription=prescription).order_by("pk"))
+    chosen = [d.pk for d in doses[::3]]
+    found = ExpectedDose.objects.filter(pk__in=bulk.in_ids(chosen)).values_list("pk", flat=True)
+    assert sorted(found) == chosen
+    assert ExpectedDose.objects.filter(pk__in=bulk.in_ids([])).count() == 0
+    changed = ExpectedDose.objects.filter(pk__in=bulk.in_ids(chosen)).update(skip_reason="x")
+    assert changed == len(chosen)
+    assert set(ExpectedDose.objects.filter(skip_reason="x").values_list("pk", flat=True)) == set(
+        chosen
+    )
