@@ -44,6 +44,34 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_request_at_a_time_on_sqlite():
+    """With SQLite the test database is in memory, and Django's live server hands its one
+    connection to every request thread. Two requests at once (a page and its service
+    worker, say) then use it together: "cannot start a transaction within a transaction",
+    and every later browser test fails on a connection left inside a transaction (seen in
+    CI on a loaded machine). On SQLite the live server answers one request at a time
+    (Django closes each connection after its answer when the server has no threads);
+    PostgreSQL gives each request thread its own connection and keeps the threads."""
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test.testcases import LiveServerThread
+
+    class OneAtATimeWSGIServer(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            # Requests run in the live server's own thread, which already uses the
+            # overridden connections.
+            super().__init__(*args, **kwargs)
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    threaded = LiveServerThread.server_class
+    LiveServerThread.server_class = OneAtATimeWSGIServer
+    yield
+    LiveServerThread.server_class = threaded
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
