@@ -438,34 +438,6 @@ def add_due_doses(population: Population, *, now: datetime) -> dict[int, int]:
 # --- alerts -----------------------------------------------------------------------------------
 
 
-def build_alert_channels(population: Population, *, now: datetime) -> int:
-    """Each team's advice-line e-mail channel for alerts: the one the outbox makes for a team
-    with no channel when its first alert is raised (outbox.FALLBACK_CHANNEL_NAME). A team
-    that has had any alert has it, or a channel of its own; without it every rolled-back
-    repetition of a benchmark would make it again."""
-    from notifications.models import Channel
-    from notifications.services.outbox import FALLBACK_CHANNEL_NAME
-
-    channel_id = next_id(Channel)
-    return copy_rows(
-        Channel,
-        (
-            {
-                "id": channel_id + n,
-                "name": FALLBACK_CHANNEL_NAME,
-                "care_team_id": team_id,
-                "kind": "email",
-                "purpose": "both",
-                "target": f"team{team_id}@example.org",
-                "min_level": "amber",
-                "is_active": True,
-                "created_at": now,
-            }
-            for n, team_id in enumerate(population.team_ids)
-        ),
-    )
-
-
 def build_missed_dose_alerts(
     population: Population, *, now: datetime, share: float = 0.05, seed: int = 3
 ) -> int:

@@ -127,7 +127,11 @@ def prepare(*, patients: int, tag: str, seed: int = 1):
     )
     history = data.build_dose_history(population, now=now)
     alerts = data.build_missed_dose_alerts(population, now=now)
-    data.build_alert_channels(population, now=now)
+    # Each team's advice-line e-mail channel, made by the outbox's own code as for a team's
+    # first alert (without it every rolled-back repetition would make it again).
+    from notifications.services.outbox import _fallback_channels
+
+    _fallback_channels(population.team_ids)
     vacuum("medications_expecteddose", "medications_doselog", "notifications_alert")
     return now, population, history, alerts
 

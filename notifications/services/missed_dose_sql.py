@@ -120,16 +120,18 @@ def _statement() -> str:
 WITH claimed AS (
     -- A batch of overdue doses, locked; rows another process holds (a sweep running at the
     -- same time, a dose being logged) are skipped.
-    SELECT ctid FROM medications_expecteddose
+    SELECT id FROM medications_expecteddose
     WHERE state = '{DoseState.PENDING}' AND late_until <= %(now)s
     ORDER BY late_until, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ), marked AS (
-    -- By row address: the rows are locked by this statement, so they cannot have moved.
+    -- Joined by id, not by row address: a row another transaction changed after this
+    -- statement's snapshot (a reminder stamped on it) is locked in its new version, and
+    -- only the id finds it again; the conditions are checked on that version.
     UPDATE medications_expecteddose d SET state = '{DoseState.MISSED}', state_changed_at = %(now)s
     FROM claimed c
-    WHERE d.ctid = c.ctid AND d.state = '{DoseState.PENDING}' AND d.late_until <= %(now)s
+    WHERE d.id = c.id AND d.state = '{DoseState.PENDING}' AND d.late_until <= %(now)s
     RETURNING d.id, d.prescription_id, d.due_at
 ), rx AS (
     SELECT m.prescription_id AS pid, p.patient_id, pt.care_team_id, p.drug_id,
