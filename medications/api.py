@@ -505,21 +505,26 @@ class DoseViewSet(
     )
     @action(detail=True, methods=["post"])
     def log(self, request, pk=None):
-        dose = self.get_object()
         data = _valid(DoseLogRequestSerializer, request.data, request)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key.strip()) <= 128):
             raise ValidationError({"idempotency_key": ["Use a key of 1 to 128 characters."]})
-        result = _run(
-            services.dose_log,
-            dose=dose,
-            action=data["action"],
-            at=data.get("at"),
-            reason=data.get("reason", ""),
-            note=data.get("note", ""),
-            recorded_by=request.user,
-            idempotency_key=key,
-        )
+        try:
+            # The service finds the dose among those this user may see and locks it, in
+            # one query (docs/benchmarks.md, benchmark 2).
+            result = _run(
+                services.dose_log,
+                dose=pk,
+                visible=selectors.dose_rows_for(request.user),
+                action=data["action"],
+                at=data.get("at"),
+                reason=data.get("reason", ""),
+                note=data.get("note", ""),
+                recorded_by=request.user,
+                idempotency_key=key,
+            )
+        except Http404 as exc:
+            raise NotFound(str(exc)) from exc
         response = Response(
             _log_answer(result),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,

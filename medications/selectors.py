@@ -68,12 +68,16 @@ def doses_visible_to(user) -> QuerySet[ExpectedDose]:
     ).order_by("due_at", "id")
 
 
+def dose_rows_for(user) -> QuerySet[ExpectedDose]:
+    """The doses a user may see, unordered, with prescription and patient joined (the drug
+    comes from the per-process catalogue, medications/catalogue.py, not a join). The dose
+    log reads and locks its dose from these in one query (docs/benchmarks.md, benchmark 2)."""
+    return visible_to(user, ExpectedDose.objects.select_related("prescription", "patient"))
+
+
 def dose_for(user, dose_id) -> ExpectedDose:
-    """One dose the user may see, with its prescription, drug and patient. The drug comes
-    from the per-process catalogue (medications/catalogue.py), not a join: this read is on
-    every dose log (docs/benchmarks.md, benchmark 2)."""
-    qs = visible_to(user, ExpectedDose.objects.select_related("prescription", "patient"))
-    dose = get_or_404(qs, dose_id, "dose")
+    """One dose the user may see, with its prescription, drug and patient."""
+    dose = get_or_404(dose_rows_for(user), dose_id, "dose")
     catalogue.attach_drug(dose.prescription)
     return dose
 

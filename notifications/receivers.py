@@ -10,9 +10,15 @@ import logging
 from django.db import transaction
 from django.dispatch import receiver
 
-from medications.signals import check_in_completed, dose_logged, symptom_report_triaged
+from medications.signals import (
+    check_in_completed,
+    dose_lock_annotations,
+    dose_logged,
+    symptom_report_triaged,
+)
 
 from . import services
+from .services import stale
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +38,14 @@ def raise_symptom_report_alert(sender, report, **kwargs):
         )
 
 
+# Read with the dose being logged: may a taken dose close one of its prescription's alerts?
+dose_lock_annotations[stale.ALERTS_HINT] = stale.taken_dose_alerts_exist
+
+
 @receiver(dose_logged, dispatch_uid="notifications.dose_logged")
 def update_alerts_for_dose_log(sender, log, dose, **kwargs):
+    if not services.dose_log_alerts_needed(log=log, dose=dose):
+        return  # nothing to raise or close: no savepoint, no query
     try:
         with transaction.atomic():
             services.dose_log_alerts_update(log=log, dose=dose)

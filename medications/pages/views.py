@@ -155,15 +155,15 @@ def _back_to(request, dose_id: int) -> str:
 @patient_required
 @require_POST
 def dose_taken(request, dose_id: int):
-    dose = selectors.dose_for(request.user, dose_id)  # another patient's dose: 404
     form = DoseTakenForm(request.POST)
     now = timezone.now()
-    if not form.is_valid():
-        return _log_failed(request, dose.pk, ValidationError(list(form.errors.values())[0]))
+    if not form.is_valid():  # the card is read scoped: another patient's dose is a 404
+        return _log_failed(request, dose_id, ValidationError(list(form.errors.values())[0]))
     zone = request.patient.zone
     try:
-        services.dose_log(
-            dose=dose,
+        services.dose_log(  # found among the patient's own doses and locked: else a 404
+            dose=dose_id,
+            visible=selectors.dose_rows_for(request.user),
             action=DoseAction.TAKEN,
             at=form.taken_at(zone=zone, today=now.astimezone(zone).date()),
             recorded_by=request.user,
@@ -171,13 +171,13 @@ def dose_taken(request, dose_id: int):
             now=now,
         )
     except ValidationError as exc:
-        return _log_failed(request, dose.pk, exc)
-    card = today_page.dose_card(request.user, dose.pk, request.patient, now)
+        return _log_failed(request, dose_id, exc)
+    card = today_page.dose_card(request.user, dose_id, request.patient, now)
     message = _logged_message(card)
     if _is_htmx(request):
         return _card_response(request, card, status_message=message)
     messages.success(request, message)
-    return redirect(_back_to(request, dose.pk))
+    return redirect(_back_to(request, dose_id))
 
 
 def _log_failed(request, dose_id: int, error: ValidationError):

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from patients.roles import is_staff_member
+from patients.selectors import get_or_404
 
+from .. import catalogue
 from ..models import (
     DoseAction,
     DoseLog,
@@ -22,7 +24,7 @@ from ..models import (
     ExpectedDose,
     SkipReason,
 )
-from ..signals import dose_logged
+from ..signals import dose_lock_annotations, dose_logged
 from .common import _local, _now
 
 logger = logging.getLogger(__name__)
@@ -146,7 +148,8 @@ def _replay(dose: ExpectedDose, log: DoseLog) -> DoseLogResult:
 
 def dose_log(
     *,
-    dose: ExpectedDose,
+    dose: ExpectedDose | int | str,
+    visible: QuerySet[ExpectedDose] | None = None,
     action: str,
     at: datetime | None = None,
     reason: str = "",
@@ -162,6 +165,10 @@ def dose_log(
     reason. A retry (same Idempotency-Key from the same user, or the same dose, action and
     reason within 10 minutes) records nothing new and returns the first answer. A different
     answer is a correction: a new log, the previous one marked superseded.
+
+    `dose` is the dose, or its id together with `visible`, the doses the caller may log
+    (selectors.dose_rows_for): then the dose is found, scoped and locked in one query, and
+    one out of reach is an Http404 (docs/benchmarks.md, benchmark 2).
     """
     now = _now(now)
     at = at or now
@@ -171,6 +178,7 @@ def dose_log(
     try:
         return _dose_log(
             dose=dose,
+            visible=visible,
             action=action,
             at=at,
             reason=reason,
@@ -188,6 +196,9 @@ def dose_log(
         )
         if existing is None:
             raise
+        if not isinstance(dose, ExpectedDose):  # found in `visible` before the race
+            dose = get_or_404(visible, dose, "dose")
+            catalogue.attach_drug(dose.prescription)
         if existing.expected_dose_id != dose.pk:
             raise ValidationError(
                 {"idempotency_key": ["This Idempotency-Key was already used for another dose."]}
@@ -201,23 +212,41 @@ def _current_logs(dose_id):
     )
 
 
-@transaction.atomic
-def _dose_log(*, dose, action, at, reason, note, recorded_by, key, now) -> DoseLogResult:
-    # The row lock makes logging and the missed-dose sweep take turns on this dose; the
-    # conditional update below is the second guard (it only applies to the state we read).
-    loaded = dose
-    # With the lock, the id of the dose's current log (most doses have none yet: then no
-    # second query; docs/benchmarks.md, benchmark 2).
-    dose = (
-        ExpectedDose.objects.select_for_update()
-        .annotate(current_log_id=Subquery(_current_logs(OuterRef("pk")).values("pk")[:1]))
-        .get(pk=loaded.pk)
+def _locked(dose: ExpectedDose | int | str, visible: QuerySet[ExpectedDose] | None):
+    """The dose under its row lock, the first statement of the log's transaction: the lock
+    makes logging and the missed-dose sweep take turns on it (the conditional update in
+    _dose_log is the second guard). Read with it: the id of its current log (most doses have
+    none yet: then no second query) and what dose_logged's receivers asked for
+    (signals.dose_lock_annotations)."""
+    annotations = {name: make() for name, make in dose_lock_annotations.items()}
+    current_log = Subquery(_current_logs(OuterRef("pk")).values("pk")[:1])
+    if isinstance(dose, ExpectedDose):
+        loaded = dose
+        rows, pk = ExpectedDose.objects.all(), dose.pk
+    elif visible is not None:
+        loaded = None
+        rows, pk = visible, dose
+    else:
+        raise TypeError("dose_log: give the dose, or its id with the doses the caller may log")
+    locked = get_or_404(
+        rows.select_for_update(of=("self",)).annotate(current_log_id=current_log, **annotations),
+        pk,
+        "dose",
     )
+    if loaded is None:
+        catalogue.attach_drug(locked.prescription)
+        return locked
     # Logging changes neither the prescription nor the patient: keep those the caller loaded
-    # (the API's scoped read a moment ago) rather than join them again under the lock.
+    # rather than join them again under the lock.
     for relation in ("prescription", "patient"):
         if ExpectedDose._meta.get_field(relation).is_cached(loaded):
-            setattr(dose, relation, getattr(loaded, relation))
+            setattr(locked, relation, getattr(loaded, relation))
+    return locked
+
+
+@transaction.atomic
+def _dose_log(*, dose, visible, action, at, reason, note, recorded_by, key, now) -> DoseLogResult:
+    dose = _locked(dose, visible)
     if key:
         earlier = DoseLog.objects.filter(recorded_by=recorded_by, idempotency_key=key).first()
         if earlier is not None:

@@ -238,6 +238,23 @@ DOSE_FIELDS = (
 # No savepoint of its own: its caller, the dose_logged receiver, already runs it in one (a
 # second cost two statements on every dose log; docs/benchmarks.md, benchmark 2). Called on
 # its own, it is still one transaction.
+def _ran_out(log: DoseLog) -> bool:
+    return log.action == DoseAction.SKIPPED and log.reason == SkipReason.RAN_OUT
+
+
+def _may_close_alerts(dose: ExpectedDose) -> bool:
+    # The hint comes with the dose's locked read; without it, look.
+    return dose.state in (DoseState.TAKEN, DoseState.TAKEN_LATE) and getattr(
+        dose, stale.ALERTS_HINT, True
+    )
+
+
+def dose_log_alerts_needed(*, log: DoseLog, dose: ExpectedDose) -> bool:
+    """Has dose_log_alerts_update anything to do? Answered without a query, so the receiver
+    opens its savepoint only for the few logs that touch alerts."""
+    return _ran_out(log) or _may_close_alerts(dose)
+
+
 @transaction.atomic(savepoint=False)
 def dose_log_alerts_update(*, log: DoseLog, dose: ExpectedDose, now: datetime | None = None):
     """After a dose log: "ran out of tablets" raises an amber supply alert (one per log);
@@ -245,11 +262,11 @@ def dose_log_alerts_update(*, log: DoseLog, dose: ExpectedDose, now: datetime | 
     outcome "doses resumed" (adherence.md; amber ones stay for a nurse)."""
     now = _now(now)
     summary = {"supply_alert": None, "auto_resolved": None}
-    if log.action == DoseAction.SKIPPED and log.reason == SkipReason.RAN_OUT:
+    if _ran_out(log):
         row = ExpectedDose.objects.values(*DOSE_FIELDS).get(pk=dose.pk)
         result = _alerts_raise([_supply_spec(log_id=log.pk, dose=row)], now=now)[0]
         summary["supply_alert"] = result.alert.pk
-    if dose.state in (DoseState.TAKEN, DoseState.TAKEN_LATE):
+    if _may_close_alerts(dose):
         # Stale alerts (services/stale.py): one query finds the missed-dose and supply alerts.
         missed, supply = stale.taken_dose_alerts(dose=dose)
         summary["supply_resolved"] = stale.supply_alerts_close(

@@ -41,36 +41,58 @@ def doses(patient):
     return list(prescription.expected_doses.order_by("due_at")[:2])
 
 
-def test_a_first_dose_log_is_eleven_statements(patient, doses):
+def test_a_first_dose_log_is_seven_statements(patient, doses):
     client = _token_client(patient.user)
     assert _log(client, doses[0], utc(2026, 3, 2, 8, 5)).status_code == 201
     with CaptureQueriesContext(connection) as queries:
         response = _log(client, doses[1], utc(2026, 3, 2, 20, 5))
     assert response.status_code == 201, response.json()
     statements = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries]
-    # Token with the user's role groups (one query); the scoped dose read (drug from the
-    # catalogue); inside the log's transaction (a savepoint here, BEGIN/COMMIT in service):
-    # the row lock with the current log's id (none yet: not read), the conditional update,
-    # the new log, then the alert check in the receiver's savepoint; after the answer, the
-    # audit row. No groups query, no "patient still exists" query, no drug query, no current
-    # log query. Was 14 (docs/benchmarks.md).
+    # Token with the user's role groups (one query); inside the log's transaction (a
+    # savepoint here, BEGIN/COMMIT in service): the dose found among the patient's own and
+    # locked, with its prescription and patient (the drug from the catalogue), its current
+    # log's id (none yet: not read) and whether its prescription has an alert a taken dose
+    # may close (none: the receiver sends nothing); the conditional update, the new log;
+    # after the answer, the audit row. Was 14, then 11 (docs/benchmarks.md).
     assert statements == [
         "SELECT",  # token, user, role groups
-        "SELECT",  # dose, prescription, patient
         "SAVEPOINT",
-        "SELECT",  # the dose row FOR UPDATE (not on SQLite), with its current log's id
+        "SELECT",  # the dose, scoped, FOR UPDATE (not on SQLite), current log, alert hint
         "UPDATE",
         "INSERT",
-        "SAVEPOINT",
-        "SELECT",  # an open green missed-dose alert to close?
-        "RELEASE",
         "RELEASE",
         "INSERT",  # audit event
     ]
-    assert "auth_group" not in queries.captured_queries[1]["sql"]
+    locked = queries.captured_queries[2]["sql"]
+    assert "auth_group" not in locked and "medications_drug" not in locked
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE OF" in locked
     assert AuditEvent.objects.filter(patient=patient, what__startswith="dose-log").count() == 2
     body = response.json()
     assert body["state"] == "taken" and body["drug"] == "sorafenib"
+
+
+def test_a_dose_log_with_an_alert_to_close_still_closes_it(patient):
+    from notifications.models import Alert, AlertLevel
+    from notifications.services import missed_doses_sweep
+    from tests.notifications.helpers import dose_at, take_doses
+
+    prescription = prescribe(patient, now=START)
+    take_doses(prescription, before=utc(2026, 3, 9, 8))  # a week on time, then one missed
+    missed_doses_sweep(now=utc(2026, 3, 9, 14, 0, 1))
+    alert = Alert.objects.get(prescription=prescription)
+    assert (alert.level, alert.status) == (AlertLevel.GREEN, "open")
+    client = _token_client(patient.user)
+    evening = dose_at(prescription, utc(2026, 3, 9, 20))
+    catalogue.drugs_by_id()  # this process's copy, as in service
+    with CaptureQueriesContext(connection) as queries:
+        assert _log(client, evening, utc(2026, 3, 9, 20, 5)).status_code == 201
+    # The locked read said "an alert may close": the receiver's savepoint, its read, the
+    # close (then its event).
+    statements = [q["sql"].split(" ", 1)[0] for q in queries.captured_queries]
+    assert statements[5:8] == ["SAVEPOINT", "SELECT", "UPDATE"]
+    alert.refresh_from_db()
+    assert (alert.status, alert.outcome) == ("resolved", "doses_resumed")
 
 
 def test_a_role_change_counts_on_the_next_token_request(patient, doses):

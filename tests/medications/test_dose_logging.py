@@ -262,6 +262,29 @@ def test_scope_someone_elses_dose_is_404(api, dose, other_patient, other_nurse, 
     )
 
 
+@pytest.mark.parametrize("bad", ["abc", "0", "-3", "99999999999999999999999", "1.5"])
+def test_a_dose_id_that_cannot_exist_is_a_json_404(api, patient, dose, bad):
+    with time_machine.travel(utc(2026, 3, 2, 8, 5), tick=False):
+        response = api(patient.user).post(f"/api/v1/doses/{bad}/log/", {"action": "taken"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No such dose."
+    assert not DoseLog.objects.exists()
+
+
+def test_a_bad_body_for_someone_elses_dose_says_only_what_is_wrong_with_the_body(
+    api, dose, other_patient
+):
+    # The body is checked before the dose is looked up, the same whether the dose exists.
+    for target in (dose.pk, 10**9):
+        with time_machine.travel(utc(2026, 3, 2, 8, 5), tick=False):
+            response = api(other_patient.user).post(
+                f"/api/v1/doses/{target}/log/", {"action": "eaten"}, format="json"
+            )
+        assert response.status_code == 400
+        assert list(response.json()) == ["action"]
+    assert not DoseLog.objects.exists()
+
+
 def test_dose_list_scope_and_states(api, patient, other_patient, nurse, prescription):
     with time_machine.travel(utc(2026, 3, 2, 21), tick=False):
         mine = api(patient.user).get("/api/v1/doses/?from=2026-03-02&to=2026-03-03").json()
