@@ -235,9 +235,6 @@ DOSE_FIELDS = (
 )
 
 
-# No savepoint of its own: its caller, the dose_logged receiver, already runs it in one (a
-# second cost two statements on every dose log; docs/benchmarks.md, benchmark 2). Called on
-# its own, it is still one transaction.
 def _ran_out(log: DoseLog) -> bool:
     return log.action == DoseAction.SKIPPED and log.reason == SkipReason.RAN_OUT
 
@@ -255,6 +252,9 @@ def dose_log_alerts_needed(*, log: DoseLog, dose: ExpectedDose) -> bool:
     return _ran_out(log) or _may_close_alerts(dose)
 
 
+# No savepoint of its own: its caller, the dose_logged receiver, already runs it in one (a
+# second cost two statements on every dose log; docs/benchmarks.md, benchmark 2). Called on
+# its own, it is still one transaction.
 @transaction.atomic(savepoint=False)
 def dose_log_alerts_update(*, log: DoseLog, dose: ExpectedDose, now: datetime | None = None):
     """After a dose log: "ran out of tablets" raises an amber supply alert (one per log);
