@@ -24,6 +24,18 @@ def sweep_marks_missed(dose_id: int, result: dict) -> None:
         connection.close()
 
 
+def _log_taken_running(inside, *, dose, patient) -> None:
+    """Log the dose as taken at 08:05, running `inside` within the log's transaction (from
+    the dose_logged signal: the dose's row is locked and updated, not yet committed)."""
+    dose_logged.connect(inside)
+    try:
+        services.dose_log(
+            dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 8, 5)
+        )
+    finally:
+        dose_logged.disconnect(inside)
+
+
 def test_sweep_waiting_on_a_log_in_progress_changes_nothing(patient):
     prescription = prescribe(patient, now=utc(2026, 3, 2, 7))
     dose = prescription.expected_doses.get(due_at=utc(2026, 3, 2, 8))
@@ -37,13 +49,7 @@ def test_sweep_waiting_on_a_log_in_progress_changes_nothing(patient):
         sweep.join(timeout=1)
         assert sweep.is_alive(), "the sweep did not wait for the dose's row lock"
 
-    dose_logged.connect(start_sweep_inside_the_log)
-    try:
-        services.dose_log(
-            dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 8, 5)
-        )
-    finally:
-        dose_logged.disconnect(start_sweep_inside_the_log)
+    _log_taken_running(start_sweep_inside_the_log, dose=dose, patient=patient)
     sweep.join(timeout=10)
     assert result == {"updated": 0}
     dose.refresh_from_db()
@@ -87,13 +93,7 @@ def test_the_real_sweep_skips_a_dose_being_logged_and_does_not_wait(patient):
         sweep.join(timeout=10)
         assert not sweep.is_alive(), "the sweep waited for the dose's row lock"
 
-    dose_logged.connect(sweep_inside_the_log)
-    try:
-        services.dose_log(
-            dose=dose, action="taken", recorded_by=patient.user, now=utc(2026, 3, 2, 8, 5)
-        )
-    finally:
-        dose_logged.disconnect(sweep_inside_the_log)
+    _log_taken_running(sweep_inside_the_log, dose=dose, patient=patient)
     assert result["totals"]["doses_missed"] == 0
     assert result["totals"]["alerts_raised"] == 0
     dose.refresh_from_db()
